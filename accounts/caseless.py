@@ -1,0 +1,107 @@
+"""The one definition of "the same username" (and "the same email"), and the lookups that match it.
+
+Two usernames are the same when their *identifier caseless match* keys are equal:
+``NFKC(casefold(NFKC(s)))``, as the Unicode Standard defines it (close to RFC 8265's
+UsernameCaseMapped profile). So ``Straße`` = ``STRASSE``, ``ＭＡＲＩＡ`` = ``maria`` and
+``Джон`` = ``джон``, while ``İstanbul`` and ``istanbul`` stay different (no Turkish tailoring).
+
+No database folds text this way (SQLite folds ASCII only, PostgreSQL folds per locale and never
+maps ``ß`` to ``ss``, MariaDB collations also fold accents), so the key is computed here, in
+Python, and stored as a digest in :class:`accounts.models.CaselessKey`, whose index every lookup
+uses. Everything that compares usernames or emails (backend, forms, serializers, audit,
+migration, index) calls this module; if two places compare usernames, one of them is a bug.
+"""
+
+import hashlib
+import unicodedata
+
+from django.db import connections
+
+
+def normalize_username(username):
+    """The form a new or changed username is stored in: NFKC, as Django's own User does."""
+    return unicodedata.normalize("NFKC", username)
+
+
+def username_key(username):
+    """The identifier caseless match key of a username: NFKC(casefold(NFKC(username)))."""
+    return unicodedata.normalize("NFKC", normalize_username(username).casefold())
+
+
+def same_username(first, second):
+    """Whether two usernames name the same account."""
+    return username_key(first) == username_key(second)
+
+
+def email_key(email):
+    """The caseless key of an email address, or ``None`` for a blank one (blanks never collide)."""
+    email = (email or "").strip()
+    if not email:
+        return None
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", email).casefold())
+
+
+def digest(key):
+    """The fixed-width, ASCII form of a key that the database indexes (keys can be 18x longer)."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def username_digest(username):
+    """The indexed digest of a username's key."""
+    return digest(username_key(username))
+
+
+def email_digest(email):
+    """The indexed digest of an email's key, or ``None`` for a blank email."""
+    key = email_key(email)
+    return None if key is None else digest(key)
+
+
+def users_with_username(users, username):
+    """The users in ``users`` (a queryset) whose username is the same as ``username``.
+
+    One indexed lookup on the key table. Before our migrations have run (a rolling deploy),
+    the key table does not exist yet: then the database's ``iexact`` narrows the candidates and
+    this module's definition decides, which is slower and, on SQLite, blind to non-ASCII case.
+    """
+    if caseless_keys_ready(users.db):
+        return users.filter(caseless_key__username_digest=username_digest(username))
+    candidates = users.filter(username__iexact=normalize_username(username))
+    matching = [
+        pk for pk, name in candidates.values_list("pk", "username") if same_username(name, username)
+    ]
+    return users.filter(pk__in=matching)
+
+
+def users_with_email(users, email):
+    """The users in ``users`` whose email is the same as ``email`` (none for a blank email)."""
+    key = email_key(email)
+    if key is None:
+        return users.none()
+    if caseless_keys_ready(users.db):
+        return users.filter(caseless_key__email_digest=digest(key))
+    candidates = users.filter(email__iexact=email.strip())
+    matching = [
+        pk for pk, address in candidates.values_list("pk", "email") if email_key(address) == key
+    ]
+    return users.filter(pk__in=matching)
+
+
+_ready_aliases = set()
+
+
+def caseless_keys_ready(using):
+    """Whether the key table exists on database ``using`` (remembered once it does)."""
+    if using in _ready_aliases:
+        return True
+    from accounts.models import CaselessKey
+
+    if CaselessKey._meta.db_table in connections[using].introspection.table_names():
+        _ready_aliases.add(using)
+        return True
+    return False
+
+
+def forget_caseless_keys_state():
+    """Make :func:`caseless_keys_ready` look again, after migrating the accounts app backwards."""
+    _ready_aliases.clear()

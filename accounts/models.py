@@ -1,0 +1,57 @@
+"""What django-authfold keeps beside ``auth_user``: the caseless keys and the log of renames.
+
+``auth.User`` itself is neither swapped nor altered.
+"""
+
+from django.conf import settings
+from django.db import models
+
+
+class CaselessKey(models.Model):
+    """One user's username and email keys (see :mod:`accounts.caseless`), as indexed digests.
+
+    The username digest becomes unique once the resolve migration has removed the legacy twins;
+    from then on the database itself refuses a second account with the same username.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="caseless_key",
+    )
+    username_digest = models.CharField(max_length=64, db_index=True)
+    email_digest = models.CharField(max_length=64, null=True, blank=True, db_index=True)
+
+    class Meta:
+        verbose_name = "caseless key"
+
+    def __str__(self):
+        return f"caseless key of user {self.user_id}"
+
+
+class RenameRecord(models.Model):
+    """One username that conflict resolution changed: enough to explain it, notify and revert it.
+
+    The record outlives the account (``SET_NULL``) so that nothing about a rename is lost.
+    """
+
+    run = models.UUIDField(db_index=True, help_text="The resolution run that made this rename.")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="rename_records",
+    )
+    old_username = models.CharField(max_length=150)
+    new_username = models.CharField(max_length=150)
+    reason = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+    reverted_at = models.DateTimeField(null=True, blank=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.old_username} → {self.new_username}"

@@ -1,0 +1,36 @@
+"""Backfilling :class:`~accounts.models.CaselessKey` rows for users that have none."""
+
+from accounts.keys import key_fields
+
+BACKFILL_BATCH_SIZE = 5000
+
+
+def backfill_caseless_keys(user_model, key_model, using, batch_size=BACKFILL_BATCH_SIZE):
+    """Create the missing key rows, in primary-key order and batches; returns how many it made.
+
+    Users that already have a key are left alone, so it can run again at any time.
+    """
+    users = user_model._default_manager.using(using)
+    keys = key_model._default_manager.using(using)
+    created = 0
+    last_pk = None
+    while True:
+        batch = users.order_by("pk")
+        if last_pk is not None:
+            batch = batch.filter(pk__gt=last_pk)
+        rows = list(batch.values_list("pk", "username", "email")[:batch_size])
+        if not rows:
+            return created
+        last_pk = rows[-1][0]
+        have_key = set(
+            keys.filter(user_id__gte=rows[0][0], user_id__lte=last_pk).values_list(
+                "user_id", flat=True
+            )
+        )
+        missing = [
+            key_model(user_id=pk, **key_fields(username, email))
+            for pk, username, email in rows
+            if pk not in have_key
+        ]
+        keys.bulk_create(missing, batch_size=batch_size)
+        created += len(missing)

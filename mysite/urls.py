@@ -1,0 +1,12 @@
+"""URLs of the demo and test host: the admin, the accounts pages and the API."""
+
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import TemplateView
+
+urlpatterns = [
+    path("", TemplateView.as_view(template_name="accounts/home.html"), name="home"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("accounts.urls")),
+    path("api/", include("accounts.api.urls")),
+]

@@ -1,0 +1,87 @@
+"""The one definition of "the same username", as a table of pairs, and its lookups per database."""
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from accounts.caseless import (
+    email_key,
+    normalize_username,
+    same_username,
+    username_key,
+    users_with_email,
+    users_with_username,
+)
+from tests.factories import UserFactory
+
+User = get_user_model()
+
+SAME = [
+    ("maria", "Maria"),
+    ("maria", "MARIA"),
+    ("Straße", "STRASSE"),
+    ("straße", "strasse"),
+    ("ẞ", "ss"),
+    ("ＭＡＲＩＡ", "maria"),  # fullwidth letters
+    ("ǅemal", "ǆemal"),  # titlecase and lowercase digraph
+    ("ǄEMAL", "džemal"),
+    ("Джон", "джон"),  # Cyrillic
+    ("ΣΟΦΙΑ", "σοφια"),
+    ("σοφιας", "ΣΟΦΙΑΣ"),  # final sigma folds to sigma
+    ("ﬁle", "FILE"),  # ligature
+    ("café", "CAFE\u0301"),  # precomposed and combining accent
+    ("Å", "\u212b"),  # Angstrom sign
+]
+
+DIFFERENT = [
+    ("İstanbul", "istanbul"),  # dotted capital I: no Turkish tailoring
+    ("ıstanbul", "istanbul"),  # dotless small i
+    ("paypal", "pаypal"),  # Cyrillic а
+    ("maria", "marìa"),  # accents are not case
+    ("resume", "résumé"),
+    ("john", "jóhn"),
+    ("user1", "user１1"),
+]
+
+
+@pytest.mark.parametrize(("first", "second"), SAME)
+def test_pairs_that_are_the_same_username(first, second):
+    assert same_username(first, second)
+    assert username_key(first) == username_key(second)
+
+
+@pytest.mark.parametrize(("first", "second"), DIFFERENT)
+def test_pairs_that_are_different_usernames(first, second):
+    assert not same_username(first, second)
+
+
+def test_normalize_username_applies_nfkc_but_keeps_case():
+    assert normalize_username("ＭＡＲＩＡ") == "MARIA"
+    assert normalize_username("Straße") == "Straße"
+
+
+def test_email_key_ignores_case_and_surrounding_space_and_blank_is_none():
+    assert email_key(" Maria@Example.COM ") == email_key("maria@example.com")
+    assert email_key("") is None
+    assert email_key(None) is None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("stored", "typed"), SAME)
+def test_lookup_finds_the_same_username_on_this_database(stored, typed):
+    user = UserFactory(username=stored)
+    assert list(users_with_username(User.objects.all(), typed)) == [user]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("stored", "typed"), DIFFERENT)
+def test_lookup_tells_different_usernames_apart_on_this_database(stored, typed):
+    UserFactory(username=stored)
+    assert not users_with_username(User.objects.all(), typed).exists()
+
+
+@pytest.mark.django_db
+def test_email_lookup_matches_any_case_and_never_matches_blank():
+    user = UserFactory(email="Maria@Example.com")
+    UserFactory(email="")
+    assert list(users_with_email(User.objects.all(), "maria@EXAMPLE.COM")) == [user]
+    assert not users_with_email(User.objects.all(), "").exists()

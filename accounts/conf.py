@@ -5,6 +5,10 @@ from django.conf import settings
 DEFAULTS = {
     # Let people log in with their email address, in any case, as well as with their username.
     "AUTHFOLD_LOGIN_BY_EMAIL": False,
+    # Allow ASCII letters only in new usernames (Django's ASCIIUsernameValidator); else Unicode.
+    "AUTHFOLD_ASCII_USERNAMES": False,
+    # True for the built-in list (accounts.reserved_names), or a list of names; off by default.
+    "AUTHFOLD_RESERVED_USERNAMES": False,
 }
 
 

@@ -134,3 +134,4 @@ LOGGING = {
 
 # django-authfold: what the demo site turns on. Every setting and its default: README, "Settings".
 AUTHFOLD_LOGIN_BY_EMAIL = True
+AUTHFOLD_RESERVED_USERNAMES = True

@@ -36,6 +36,11 @@ def revert(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("accounts", "0001_initial")]
+    dependencies = [
+        ("accounts", "0001_initial"),
+        # The User state with 150-character usernames: without it, migrating back would see
+        # auth's first migration's 30-character field and PostgreSQL would cut names to fit.
+        ("auth", "0012_alter_user_first_name_max_length"),
+    ]
 
     operations = [migrations.RunPython(resolve, revert, elidable=False)]

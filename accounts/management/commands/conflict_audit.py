@@ -40,6 +40,18 @@ def account_dict(account):
     }
 
 
+def text_row(account):
+    when = "%Y-%m-%d %H:%M"
+    return (
+        account.id,
+        account.username,
+        account.email,
+        "yes" if account.is_active else "no",
+        account.last_login.strftime(when) if account.last_login else "never",
+        account.date_joined.strftime(when),
+    )
+
+
 def groups_json(groups):
     return [
         {"key": group.key, "users": [account_dict(account) for account in group.accounts]}
@@ -176,8 +188,8 @@ class Command(BaseCommand):
             write(self.style.MIGRATE_HEADING(f"{title}: {len(groups)} group(s)"))
             for group in groups:
                 write(f"\n{group.key!r}")
-                rows = [list(account_dict(account).values()) for account in group.accounts]
-                write(table(rows, ACCOUNT_COLUMNS))
+                rows = [text_row(account) for account in group.accounts]
+                write(table(rows, ("id", "username", "email", "active", "last login", "joined")))
             write("")
         write(self.style.MIGRATE_HEADING("Accounts with a blank email"))
         shown = []
@@ -191,7 +203,8 @@ class Command(BaseCommand):
             write(f"... and {summary['blank_emails'] - len(shown)} more (--format csv lists all)")
         write("")
         write(self.style.MIGRATE_HEADING("Summary"))
-        write(table([(name.replace("_", " "), value) for name, value in summary.items()], ("", "")))
+        for name, value in summary.items():
+            write(f"  {name.replace('_', ' ') + ':':<32}{value}")
         if usernames:
             write(
                 "\nReview the renames with `manage.py conflict_audit --plan`; `migrate` "

@@ -74,6 +74,14 @@ class KeyHashes:
         self.buckets[value & 0xFF].append(value)
         self.sorted = False
 
+    def add_all(self, keys):
+        """Add many keys at once (the scan's inner loop, kept tight)."""
+        buckets = self.buckets
+        for key in keys:
+            value = hash(key) & HASH_MASK
+            buckets[value & 0xFF].append(value)
+        self.sorted = False
+
     def _sort(self):
         if not self.sorted:
             self.buckets = [array("Q", sorted(bucket)) for bucket in self.buckets]
@@ -135,18 +143,32 @@ class Survey:
         self.using = using
         self.progress = progress
         self._scan = None
+        self._counts = None
+        self._without_key = None
 
     # How many, and which, users have no key row.
 
+    def counts(self):
+        """How many users, and how many of them cannot log in with a password (informational:
+        single sign-on, invitations), in one pass over the table."""
+        if self._counts is None:
+            self._counts = self.users.aggregate(
+                users=Count("pk"),
+                unusable_passwords=Count("pk", filter=Q(password="") | Q(password__startswith="!")),
+            )
+        return self._counts
+
     def users_without_key_count(self):
         """Users with no key row (all of them before migration 0001)."""
-        if self.keys is None:
-            return self.users.count()
-        # Every key row belongs to a user (a foreign key), so equal counts mean no user lacks one.
-        missing = self.users.count() - self.keys.count()
-        if missing <= 0:
-            return 0
-        return self.users.filter(caseless_key__isnull=True).count()
+        if self._without_key is None:
+            if self.keys is None:
+                self._without_key = self.counts()["users"]
+            # Every key row belongs to a user (a foreign key): equal counts mean none lacks one.
+            elif self.counts()["users"] == self.keys.count():
+                self._without_key = 0
+            else:
+                self._without_key = self.users.filter(caseless_key__isnull=True).count()
+        return self._without_key
 
     def unkeyed_users(self):
         if self.keys is None:
@@ -179,10 +201,6 @@ class Survey:
                 if email_key(email) is None:
                     yield pk, username
 
-    def unusable_password_count(self):
-        """Accounts that cannot log in with a password (informational: SSO, invitations)."""
-        return self.users.filter(Q(password="") | Q(password__startswith="!")).count()
-
     def username_census(self):
         """Which usernames exist, for the planner to check new names against."""
         return UsernameCensus(self)
@@ -196,7 +214,7 @@ class Survey:
             digests |= set(
                 self.keys.filter(**{f"{column}__isnull": False})
                 .values(column)
-                .annotate(accounts=Count("user_id"))
+                .annotate(accounts=Count("*"))
                 .filter(accounts__gt=1)
                 .values_list(column, flat=True)
             )
@@ -238,45 +256,46 @@ class UnkeyedScan:
         if survey.keys is not None and survey.users_without_key_count() == 0:
             return
         unkeyed = survey.unkeyed_users()
-        for rows in pages(unkeyed, ("pk", "username", "email")):
+        fields = ("pk", "username", "email")
+        for rows in pages(unkeyed, fields):
             self.count += len(rows)
-            page_digests = {"username": set(), "email": set()}
-            for _pk, username, email in rows:
-                ukey = username_key(username)
-                ekey = email_key(email)
-                self.usernames.add(ukey)
-                if ekey is not None:
-                    self.emails.add(ekey)
-                if survey.keys is not None:
-                    page_digests["username"].add(digest(ukey))
-                    if ekey is not None:
-                        page_digests["email"].add(digest(ekey))
+            ukeys = [username_key(username) for _pk, username, _email in rows]
+            ekeys = [key for key in (email_key(email) for _pk, _u, email in rows) if key]
+            self.usernames.add_all(ukeys)
+            self.emails.add_all(ekeys)
             if survey.keys is not None:
-                for kind, digests in page_digests.items():
-                    self.bridged_digests[kind] |= self._keyed(kind, digests)
+                self.bridged_digests["username"] |= self._keyed("username", ukeys)
+                self.bridged_digests["email"] |= self._keyed("email", ekeys)
             if survey.progress:
                 survey.progress(len(rows))
         repeated = {"username": self.usernames.repeated(), "email": self.emails.repeated()}
         if not any(repeated.values()) and not any(self.bridged_digests.values()):
             return
-        for rows in pages(unkeyed, ACCOUNT_FIELDS):
-            for row in rows:
-                account = Account.from_row(row)
+        # The second pass only picks ids; the accounts' details are read for those ids alone.
+        picked = {"username": [], "email": []}
+        for rows in pages(unkeyed, fields):
+            for pk, username, email in rows:
                 for kind, key in (
-                    ("username", username_key(account.username)),
-                    ("email", email_key(account.email)),
+                    ("username", username_key(username)),
+                    ("email", email_key(email)),
                 ):
-                    if key is None:
-                        continue
-                    if key_hash(key) in repeated[kind] or (
-                        self.bridged_digests[kind] and digest(key) in self.bridged_digests[kind]
+                    if key is not None and (
+                        (hash(key) & HASH_MASK) in repeated[kind]
+                        or (
+                            self.bridged_digests[kind] and digest(key) in self.bridged_digests[kind]
+                        )
                     ):
-                        self.members[kind].append(account)
+                        picked[kind].append(pk)
+        for kind, pks in picked.items():
+            for batch in chunks(pks, DIGESTS_PER_QUERY):
+                rows = survey.users.filter(pk__in=batch).values_list(*ACCOUNT_FIELDS)
+                self.members[kind].extend(Account.from_row(row) for row in rows)
 
-    def _keyed(self, kind, digests):
+    def _keyed(self, kind, keys):
+        """The digests of ``keys`` that some keyed user already has."""
         column = f"{kind}_digest"
         found = set()
-        for batch in chunks(sorted(digests), DIGESTS_PER_QUERY):
+        for batch in chunks(sorted({digest(key) for key in keys}), DIGESTS_PER_QUERY):
             found.update(
                 self.survey.keys.filter(**{f"{column}__in": batch}).values_list(column, flat=True)
             )

@@ -67,7 +67,9 @@ class ActiveThenRecentLoginPolicy:
         """The name to try for ``username`` with ``number``: the stem is shortened to fit 150
         characters (never the number), and stripped of characters Django's validator refuses."""
         suffix = f"{self.separator}{number}"
-        stem = "".join(char for char in username if self.is_valid(char)) or "user"
+        stem = username
+        if not self.is_valid(stem):
+            stem = "".join(char for char in username if self.is_valid(char)) or "user"
         return stem[: USERNAME_MAX_LENGTH - len(suffix)] + suffix
 
     def is_valid(self, username):

@@ -142,13 +142,13 @@ class Command(BaseCommand):
         usernames = survey.username_conflicts()
         emails = survey.email_conflicts()
         summary = {
-            "users": survey.users.count(),
+            "users": survey.counts()["users"],
             "username_conflict_groups": len(usernames),
             "accounts_in_username_conflicts": sum(len(g.accounts) for g in usernames),
             "email_conflict_groups": len(emails),
             "accounts_sharing_email": sum(len(g.accounts) for g in emails),
             "blank_emails": 0,
-            "unusable_passwords": survey.unusable_password_count(),
+            "unusable_passwords": survey.counts()["unusable_passwords"],
             "users_without_key": survey.users_without_key_count(),
         }
         writer = {"text": self.report_text, "json": self.report_json, "csv": self.report_csv}

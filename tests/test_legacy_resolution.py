@@ -6,9 +6,10 @@ from io import StringIO
 
 import pytest
 from django.contrib.auth import authenticate
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from accounts.caseless import username_digest
+from accounts.management.commands import conflict_audit
 from accounts.models import CaselessKey, RenameRecord
 from tests.legacy import (
     EXPECTED_RENAMES,
@@ -176,3 +177,30 @@ def test_audit_finds_twins_of_users_written_around_the_key_table(legacy_database
         (group["key"], len(group["users"])) for group in report["email_conflicts"]
     ]
     assert report["summary"]["users_without_key"] == 3
+
+
+def test_fix_before_the_migrations_exits_2_and_changes_nothing(legacy_database):
+    before = usernames_by_id()
+    with pytest.raises(CommandError) as refused:
+        audit("--fix", "--no-input")
+    assert refused.value.returncode == 2
+    assert usernames_by_id() == before
+
+
+class Terminal(StringIO):
+    def isatty(self):
+        return True
+
+
+def test_scan_draws_a_progress_bar_on_a_terminal(legacy_database, monkeypatch):
+    monkeypatch.setattr(conflict_audit, "PROGRESS_BAR_FROM", 0)
+    terminal = Terminal()
+    call_command("conflict_audit", stdout=StringIO(), stderr=terminal)
+    assert "users" in terminal.getvalue()
+
+
+def test_scan_is_quiet_on_standard_error_when_it_is_not_a_terminal(legacy_database, monkeypatch):
+    monkeypatch.setattr(conflict_audit, "PROGRESS_BAR_FROM", 0)
+    pipe = StringIO()
+    call_command("conflict_audit", stdout=StringIO(), stderr=pipe)
+    assert pipe.getvalue() == ""

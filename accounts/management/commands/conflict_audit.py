@@ -128,7 +128,7 @@ class Command(BaseCommand):
                 bar = tqdm(
                     total=users,
                     unit=" users",
-                    file=sys.stderr,
+                    file=self.stderr._out,  # the stream itself: tqdm asks it isatty()
                     disable=None if users >= PROGRESS_BAR_FROM else True,
                     leave=False,
                 )

@@ -16,6 +16,8 @@ import hashlib
 import unicodedata
 
 from django.db import connections
+from django.db.models import CharField, Value
+from django.db.models.functions import Lower
 
 
 def normalize_username(username):
@@ -66,7 +68,7 @@ def users_with_username(users, username):
     """
     if caseless_keys_ready(users.db):
         return users.filter(caseless_key__username_digest=username_digest(username))
-    candidates = users.filter(username__iexact=normalize_username(username))
+    candidates = caseless_candidates(users, "username", normalize_username(username))
     matching = [
         pk for pk, name in candidates.values_list("pk", "username") if same_username(name, username)
     ]
@@ -80,11 +82,25 @@ def users_with_email(users, email):
         return users.none()
     if caseless_keys_ready(users.db):
         return users.filter(caseless_key__email_digest=digest(key))
-    candidates = users.filter(email__iexact=email.strip())
+    candidates = caseless_candidates(users, "email", email.strip())
     matching = [
         pk for pk, address in candidates.values_list("pk", "email") if email_key(address) == key
     ]
     return users.filter(pk__in=matching)
+
+
+def caseless_candidates(users, field, value):
+    """Before migrate: the rows whose ``field`` matches ``value`` in the database's own idea of case.
+
+    Only a narrowing, never the decision: the callers keep the rows this module's definition
+    accepts. MariaDB/MySQL's ``iexact`` is ``LIKE``, which a binary collation (the only one a
+    legacy table with twins can have) makes case-sensitive; ``LOWER()`` still folds there.
+    """
+    if connections[users.db].vendor == "mysql":
+        return users.alias(folded=Lower(field)).filter(
+            folded=Lower(Value(value, output_field=CharField()))
+        )
+    return users.filter(**{f"{field}__iexact": value})
 
 
 _ready_aliases = set()

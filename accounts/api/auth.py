@@ -66,9 +66,8 @@ class TokenLoginView(APIView):
                 inline_serializer(
                     "LoginError",
                     {
-                        "non_field_errors": serializers.ListField(child=serializers.CharField()),
-                        "username": serializers.ListField(child=serializers.CharField()),
-                        "password": serializers.ListField(child=serializers.CharField()),
+                        field: serializers.ListField(child=serializers.CharField(), required=False)
+                        for field in ("non_field_errors", "username", "password")
                     },
                 ),
                 description="Wrong password, unknown or inactive account (one generic message "

@@ -9,7 +9,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.hashers import MD5PasswordHasher
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
-from django.db.utils import ConnectionDoesNotExist
+from django.utils.connection import ConnectionDoesNotExist
 
 from accounts.caseless import forget_caseless_keys_state
 from accounts.models import CaselessKey
@@ -186,6 +186,13 @@ def test_get_user_is_model_backends():
     assert backend.get_user(active.pk) == active
     assert backend.get_user(inactive.pk) is None
     assert backend.get_user(active.pk + inactive.pk + 1000) is None
+
+
+@pytest.mark.django_db
+def test_exact_case_login_runs_only_the_key_lookup(django_assert_num_queries):
+    user = UserFactory(username="Maria")
+    with django_assert_num_queries(1):
+        assert login("Maria") == user
 
 
 # Keyless users (written around Model.save())

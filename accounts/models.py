@@ -25,6 +25,13 @@ class CaselessKey(models.Model):
 
     class Meta:
         verbose_name = "caseless key"
+        constraints = [
+            # Built by migration 0003, after 0002 has resolved the legacy twins. Its name must
+            # contain the column name: accounts.keys tells username and email refusals apart by it.
+            models.UniqueConstraint(
+                fields=["username_digest"], name="accounts_caselesskey_username_digest_unique"
+            ),
+        ]
 
     def __str__(self):
         return f"caseless key of user {self.user_id}"

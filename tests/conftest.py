@@ -11,3 +11,24 @@ def fresh_caseless_keys_state():
     forget_caseless_keys_state()
     yield
     forget_caseless_keys_state()
+
+
+class AccountsMigrator:
+    """Moves the accounts app's migrations back and forth, as ``manage.py migrate`` does."""
+
+    def to(self, target):
+        from django.core.management import call_command
+
+        call_command("migrate", "accounts", target, verbosity=0)
+        forget_caseless_keys_state()
+
+
+@pytest.fixture
+def accounts_migrator(transactional_db):
+    """A migrator for tests that need the accounts app at an older migration; forward again after."""
+    from django.core.management import call_command
+
+    migrator = AccountsMigrator()
+    yield migrator
+    call_command("migrate", verbosity=0)
+    forget_caseless_keys_state()

@@ -1,12 +1,17 @@
 """POST /api/auth/token/ and GET /api/users/me/: log in through the API with any case."""
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.api.auth import INVALID_LOGIN, LoginRateThrottle
+from accounts.models import CaselessKey
+from data_migrations.keys import backfill_caseless_keys
 from tests.factories import DEFAULT_PASSWORD, UserFactory
+
+User = get_user_model()
 
 TOKEN_URL = "/api/auth/token/"
 ME_URL = "/api/users/me/"
@@ -27,6 +32,19 @@ def empty_throttle_cache(settings):
 @pytest.fixture
 def api():
     return APIClient()
+
+
+@pytest.fixture
+def legacy_twins(accounts_migrator):
+    """``maria`` and ``Maria`` with keys of the same digest, as before the enforcement migration."""
+    accounts_migrator.to("0002_resolve_username_conflicts")
+    twins = [User(username=name, email=f"{name}@example.com") for name in ("maria", "Maria")]
+    for twin in twins:
+        twin.set_password(DEFAULT_PASSWORD)
+    User.objects.bulk_create(twins)
+    backfill_caseless_keys(User, CaselessKey, "default")
+    yield {user.username: user for user in User.objects.all()}
+    User.objects.all().delete()  # no twins left for the enforcement migration to refuse
 
 
 def token_login(api, username, password=DEFAULT_PASSWORD, **extra):
@@ -68,6 +86,18 @@ def test_token_login_refusals_are_one_generic_400(api, username, password, activ
     assert response.status_code == 400
     assert response.json() == {"non_field_errors": [str(INVALID_LOGIN)]}
     assert not Token.objects.exists()
+
+
+def test_token_login_gives_the_exact_case_owner_of_legacy_twins_a_token(api, legacy_twins):
+    response = token_login(api, "Maria")
+    assert response.status_code == 200
+    assert response.json() == {"token": Token.objects.get(user=legacy_twins["Maria"]).key}
+
+
+def test_token_login_refuses_another_case_of_legacy_twins_with_400(api, legacy_twins):
+    response = token_login(api, "MARIA")
+    assert response.status_code == 400
+    assert response.json() == {"non_field_errors": [str(INVALID_LOGIN)]}
 
 
 def test_token_login_without_password_is_a_400_on_the_field(api):

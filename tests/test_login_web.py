@@ -1,11 +1,15 @@
 """The web login page, logout and the admin login accept any case (Django's test client)."""
 
 import pytest
-from django.contrib.auth import SESSION_KEY
+from django.contrib.auth import SESSION_KEY, get_user_model
 from django.test import Client
 
 from accounts.login import INVALID_LOGIN, INVALID_LOGIN_BY_EMAIL
+from accounts.models import CaselessKey
+from data_migrations.keys import backfill_caseless_keys
 from tests.factories import DEFAULT_PASSWORD, UserFactory
+
+User = get_user_model()
 
 LOGIN_URL = "/accounts/login/"
 LOGOUT_URL = "/accounts/logout/"
@@ -74,6 +78,25 @@ def test_login_page_refusal_shows_the_form_error_and_opens_no_session(
     assert error.code == "invalid_login"
     assert str(INVALID_LOGIN_BY_EMAIL) in response.content.decode().replace("&#x27;", "'")
     assert logged_in_user_id(browser) is None
+
+
+def test_login_page_refuses_another_case_of_legacy_twins_with_the_form_error(
+    browser, accounts_migrator
+):
+    accounts_migrator.to("0002_resolve_username_conflicts")
+    twins = [User(username=name, email=f"{name}@example.com") for name in ("maria", "Maria")]
+    for twin in twins:
+        twin.set_password(DEFAULT_PASSWORD)
+    User.objects.bulk_create(twins)
+    backfill_caseless_keys(User, CaselessKey, "default")
+    try:
+        response = log_in(browser, "MARIA")
+        assert response.status_code == 200
+        [error] = response.context["form"].non_field_errors().as_data()
+        assert error.code == "invalid_login"
+        assert logged_in_user_id(browser) is None
+    finally:
+        User.objects.all().delete()  # no twins left for the enforcement migration to refuse
 
 
 def test_login_page_without_email_login_asks_for_a_username_only(browser, settings):

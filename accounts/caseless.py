@@ -63,7 +63,8 @@ def users_with_username(users, username):
     """The users in ``users`` (a queryset) whose username is the same as ``username``.
 
     One indexed lookup on the key table. Before our migrations have run (a rolling deploy),
-    the key table does not exist yet: then the database's ``iexact`` narrows the candidates and
+    the key table does not exist yet: then the database's own caseless comparison
+    (:func:`caseless_candidates`) narrows the candidates and
     this module's definition decides, which is slower and, on SQLite, blind to non-ASCII case.
     """
     if caseless_keys_ready(users.db):

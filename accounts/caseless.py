@@ -64,8 +64,8 @@ def users_with_username(users, username):
 
     One indexed lookup on the key table. Before our migrations have run (a rolling deploy),
     the key table does not exist yet: then the database's own caseless comparison
-    (:func:`caseless_candidates`) narrows the candidates and
-    this module's definition decides, which is slower and, on SQLite, blind to non-ASCII case.
+    (:func:`caseless_candidates`) narrows the candidates and this module's definition decides,
+    which is slower and, on SQLite, blind to non-ASCII case.
     """
     if caseless_keys_ready(users.db):
         return users.filter(caseless_key__username_digest=username_digest(username))

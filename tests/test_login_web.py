@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.auth import SESSION_KEY, get_user_model
+from django.contrib.auth.hashers import make_password
 from django.test import Client
 
 from accounts.login import INVALID_LOGIN, INVALID_LOGIN_BY_EMAIL
@@ -97,6 +98,13 @@ def test_login_page_refuses_another_case_of_legacy_twins_with_the_form_error(
         assert logged_in_user_id(browser) is None
     finally:
         User.objects.all().delete()  # no twins left for the enforcement migration to refuse
+
+
+def test_login_page_accepts_another_case_before_migrate(browser, accounts_migrator):
+    accounts_migrator.to("zero")
+    User.objects.bulk_create([User(username="Maria", password=make_password("pw"))])
+    log_in(browser, "MARIA", "pw")
+    assert logged_in_user_id(browser) == str(User.objects.get(username="Maria").pk)
 
 
 def test_login_page_without_email_login_asks_for_a_username_only(browser, settings):

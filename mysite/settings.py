@@ -142,3 +142,7 @@ LOGGING = {
 # django-authfold: what the demo site turns on. Every setting and its default: README, "Settings".
 AUTHFOLD_LOGIN_BY_EMAIL = True
 AUTHFOLD_RESERVED_USERNAMES = True
+
+# Issue 4 (log in with any case): the API login's throttle, per client address. 10 a minute lets a
+# person mistype a few times and caps a guesser at 14,400 tries a day per address.
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["login"] = "10/min"

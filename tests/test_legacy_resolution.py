@@ -204,3 +204,11 @@ def test_scan_is_quiet_on_standard_error_when_it_is_not_a_terminal(legacy_databa
     pipe = StringIO()
     call_command("conflict_audit", stdout=StringIO(), stderr=pipe)
     assert pipe.getvalue() == ""
+
+
+def test_migrate_prints_one_line_per_group_it_changed(legacy_database, capsys):
+    migrate_accounts(RESOLVED)
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert len(lines) == 6
+    assert "  Resolved 'bob': 'bob' (id" in lines[0] and "'BOB' (id" in lines[0]
+    assert lines[0].endswith("-> 'BOB_3'")

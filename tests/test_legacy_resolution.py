@@ -212,3 +212,15 @@ def test_migrate_prints_one_line_per_group_it_changed(legacy_database, capsys):
     assert len(lines) == 6
     assert "  Resolved 'bob': 'bob' (id" in lines[0] and "'BOB' (id" in lines[0]
     assert lines[0].endswith("-> 'BOB_3'")
+
+
+def test_migrate_resolves_twins_inserted_after_the_key_table_was_filled(legacy_database):
+    migrate_accounts("0001_initial")
+    # Active, never logged in, joined first among those: right after maria in the order.
+    ids = insert_legacy_users([("mARIA", "late@example.com", True, None, LEGACY_USERS[0][4])])
+    migrate_accounts(RESOLVED)
+    assert User.objects.get(pk=ids["mARIA"]).username == "mARIA_2"
+    assert CaselessKey.objects.get(user_id=ids["mARIA"]).username_digest == username_digest(
+        "mARIA_2"
+    )
+    assert check_exit_status() == 0

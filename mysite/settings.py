@@ -135,3 +135,9 @@ LOGGING = {
 # django-authfold: what the demo site turns on. Every setting and its default: README, "Settings".
 AUTHFOLD_LOGIN_BY_EMAIL = True
 AUTHFOLD_RESERVED_USERNAMES = True
+
+# Issue 5 (API): throttle rates for sign-up (per client address) and for profile changes (per
+# account), and an OpenAPI schema with separate request and response components (so generated
+# clients and schemathesis never send read-only fields), without the schema endpoint itself.
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].update({"register": "10/hour", "profile": "30/hour"})
+SPECTACULAR_SETTINGS.update({"COMPONENT_SPLIT_REQUEST": True, "SERVE_INCLUDE_SCHEMA": False})

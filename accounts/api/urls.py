@@ -9,4 +9,5 @@ urlpatterns = [
     path("users/me/", users.CurrentUserView.as_view(), name="api-users-me"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("users/", users.RegistrationView.as_view(), name="api-users"),
 ]

@@ -4,14 +4,17 @@ The rule for usernames and emails lives in :mod:`accounts.validators`; these ser
 compose it, so the API refuses exactly what the forms and the admin refuse, with the same codes.
 """
 
+from contextlib import contextmanager
+
 from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.fields import get_error_detail
 
+from accounts.caseless import users_with_username
 from accounts.keys import CaselessConflict
 from accounts.validators import (
     EMAIL_REQUIRED,
@@ -48,15 +51,34 @@ def field_refusal(field, message, code, params=None):
     return serializers.ValidationError({field: get_error_detail(error)})
 
 
-def refusal_from_conflict(conflict):
-    """The 400 for a save the database refused (a sign-up or rename that lost a race).
+@contextmanager
+def refusing_lost_races(username, exclude_pk=None):
+    """Saves inside a transaction; a save the database refuses because another account took the
+    name (or email) since validation becomes the 400 the validator would have given.
 
-    Same code and message as the validator that would have caught it a moment earlier.
+    Two refusals are possible: our caseless key (:class:`~accounts.keys.CaselessConflict`, which
+    names the field), or, when two requests send the very same username at once, ``auth_user``'s
+    own unique index, which refuses first; the rule then tells whether the name is now taken.
     """
-    if conflict.field == "email":
-        return field_refusal("email", EMAIL_TAKEN, "email_taken")
+    try:
+        with transaction.atomic():
+            yield
+    except CaselessConflict as conflict:
+        if conflict.field == "email":
+            raise field_refusal("email", EMAIL_TAKEN, "email_taken") from conflict
+        raise username_taken(conflict.value) from conflict
+    except IntegrityError as error:
+        if username is not None:
+            twins = users_with_username(User._default_manager.exclude(pk=exclude_pk), username)
+            if twins.exists():
+                raise username_taken(username) from error
+        raise
+
+
+def username_taken(username):
+    """The 400 for a username another account has, in some case."""
     return field_refusal(
-        "username", USERNAME_TAKEN, "username_taken", params={"username": conflict.value}
+        "username", USERNAME_TAKEN, "username_taken", params={"username": username}
     )
 
 
@@ -120,12 +142,9 @@ class RegistrationSerializer(serializers.ModelSerializer):
         )
 
     def create(self, validated_data):
-        try:
-            with transaction.atomic():
-                user = User.objects.create_user(**validated_data)
-                Token.objects.create(user=user)
-        except CaselessConflict as conflict:
-            raise refusal_from_conflict(conflict) from conflict
+        with refusing_lost_races(validated_data["username"]):
+            user = User.objects.create_user(**validated_data)
+            Token.objects.create(user=user)
         return user
 
 
@@ -162,8 +181,5 @@ class CurrentUserSerializer(serializers.ModelSerializer):
         return attrs
 
     def update(self, instance, validated_data):
-        try:
-            with transaction.atomic():
-                return super().update(instance, validated_data)
-        except CaselessConflict as conflict:
-            raise refusal_from_conflict(conflict) from conflict
+        with refusing_lost_races(validated_data.get("username"), exclude_pk=instance.pk):
+            return super().update(instance, validated_data)

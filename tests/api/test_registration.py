@@ -266,3 +266,10 @@ def test_sign_ups_beyond_the_register_rate_are_throttled(api_client, settings):
 
 def test_the_demo_site_declares_a_default_register_rate(settings):
     assert settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["register"] == "10/hour"
+
+
+def test_sign_up_stays_throttled_when_the_project_sets_no_register_rate(api_client, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {}}
+    for _attempt in range(10):
+        sign_up(api_client, username="")
+    assert sign_up(api_client).status_code == 429

@@ -146,3 +146,20 @@ AUTHFOLD_RESERVED_USERNAMES = True
 # Issue 4 (log in with any case): the API login's throttle, per client address. 10 a minute lets a
 # person mistype a few times and caps a guesser at 14,400 tries a day per address.
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["login"] = "10/min"
+
+# Issue 5 (API): throttle rates for sign-up (per client address) and for profile changes (per
+# account), and an OpenAPI schema with separate request and response components (so generated
+# clients and schemathesis never send read-only fields), without the schema endpoint itself.
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].update({"register": "10/hour", "profile": "30/hour"})
+SPECTACULAR_SETTINGS.update({"COMPONENT_SPLIT_REQUEST": True, "SERVE_INCLUDE_SCHEMA": False})
+
+# Issue 5 (API): SQLite's test database is a file beside the database, as every deployed SQLite
+# is. Threads sharing Django's default in-memory test database fail at once with "database table
+# is locked" instead of waiting their turn, so the concurrent sign-up test could not hold there.
+if (
+    DATABASES["default"]["ENGINE"].endswith("sqlite3")
+    and DATABASES["default"]["NAME"] != ":memory:"
+):
+    DATABASES["default"].setdefault("TEST", {}).setdefault(
+        "NAME", str(Path(DATABASES["default"]["NAME"]).with_suffix(".test.sqlite3"))
+    )

@@ -9,6 +9,9 @@ DEFAULTS = {
     "AUTHFOLD_ASCII_USERNAMES": False,
     # True for the built-in list (accounts.reserved_names), or a list of names; off by default.
     "AUTHFOLD_RESERVED_USERNAMES": False,
+    # Let the password-reset form reach active accounts without a usable password (social sign-up,
+    # create_user without one), so they can set a first password; off, as in Django, by default.
+    "AUTHFOLD_FIRST_PASSWORD_BY_RESET": False,
 }
 
 

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from accounts.forms import SignUpForm
 from tests.factories import UserFactory
-from tests.pages import STRONG_PASSWORD, error_codes, take_after_check
+from tests.web.pages import STRONG_PASSWORD, error_codes, take_after_check
 
 pytestmark = pytest.mark.django_db
 

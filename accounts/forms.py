@@ -54,8 +54,8 @@ def email_field():
 
 class AccessibleFormMixin:
     """Renders through ``accounts/form.html``: labels, help text and each field's error list tied
-    to its input with ``aria-describedby`` on every supported Django version (5.2 does it itself,
-    4.2 does not)."""
+    to its input with ``aria-describedby`` and ``aria-invalid`` on every supported Django version
+    (5.2 does it itself, 4.2 does not)."""
 
     template_name = "accounts/form.html"
 
@@ -64,13 +64,17 @@ class AccessibleFormMixin:
             bound = self[name]
             if bound.is_hidden or not bound.auto_id:
                 continue
+            attrs = field.widget.attrs
             described_by = [f"{bound.auto_id}_helptext"] if bound.help_text else []
             if bound.errors:
                 described_by.append(f"{bound.auto_id}_error")
-            if described_by:
-                field.widget.attrs["aria-describedby"] = " ".join(described_by)
+                attrs["aria-invalid"] = "true"
             else:
-                field.widget.attrs.pop("aria-describedby", None)
+                attrs.pop("aria-invalid", None)
+            if described_by:
+                attrs["aria-describedby"] = " ".join(described_by)
+            else:
+                attrs.pop("aria-describedby", None)
         return super().get_context()
 
 

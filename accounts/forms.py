@@ -86,10 +86,26 @@ class CaselessIdentityMixin:
     lost_race = None
 
     def clean_username(self):
-        return clean_new_username(self.cleaned_data["username"], exclude_pk=self.instance.pk)
+        username = self.cleaned_data["username"]
+        if self.keeps_stored_value("username", username):
+            return username
+        return clean_new_username(username, exclude_pk=self.instance.pk)
 
     def clean_email(self):
-        return clean_new_email(self.cleaned_data["email"], exclude_pk=self.instance.pk)
+        email = self.cleaned_data["email"]
+        if email and self.keeps_stored_value("email", email):
+            return email
+        return clean_new_email(email, exclude_pk=self.instance.pk)
+
+    def keeps_stored_value(self, field, value):
+        """Whether an existing account submits, unchanged, the value it already has.
+
+        The rule is for new and changed values: a legacy address shared with another account, or
+        a name reserved since (the site's own ``admin``), must not stop its owner from editing the
+        rest of the account. A blank email is never kept: every saved account gets an address.
+        (The model still checks a kept username's characters, as Django's own forms do.)
+        """
+        return self.instance.pk is not None and value == getattr(self.instance, field)
 
     def clean(self):
         cleaned_data = super().clean()

@@ -110,3 +110,32 @@ def test_a_refused_email_reaches_the_email_field(maria):
     assert form.is_valid()
     form.add_conflict_error(CaselessConflict("email", "maria@example.com"))
     assert {error.code for error in form.errors.as_data()["email"]} == {"email_taken"}
+
+
+def test_profile_keeps_an_unchanged_legacy_email_shared_with_another_account(client, maria):
+    """bulk_create writes around Model.save(): the legacy row predates the rule."""
+    User.objects.bulk_create([User(username="legacy", email="MARIA@example.com")])
+    response = client.post(reverse("profile"), profile_data(first_name="María"))
+    assert response.status_code == 302
+    maria.refresh_from_db()
+    assert maria.first_name == "María"
+
+
+def test_profile_keeps_an_unchanged_username_that_is_now_reserved(client, settings):
+    settings.AUTHFOLD_RESERVED_USERNAMES = True
+    support = UserFactory(username="support", email="support@example.com")
+    client.force_login(support)
+    response = client.post(
+        reverse("profile"),
+        profile_data(username="support", email="support@example.com", last_name="Desk"),
+    )
+    assert response.status_code == 302
+    support.refresh_from_db()
+    assert support.last_name == "Desk"
+
+
+def test_profile_asks_a_legacy_account_without_email_for_one(client):
+    User.objects.bulk_create([User(username="maria", email="")])
+    client.force_login(User.objects.get())
+    response = client.post(reverse("profile"), profile_data(email="", first_name="María"))
+    assert error_codes(response, "email") == {"email_required"}

@@ -143,6 +143,10 @@ LOGGING = {
 AUTHFOLD_LOGIN_BY_EMAIL = True
 AUTHFOLD_RESERVED_USERNAMES = True
 
+# Issue 5 (web pages): accounts created without a password (social sign-up, create_user) can set
+# a first one through the password-reset pages.
+AUTHFOLD_FIRST_PASSWORD_BY_RESET = True
+
 # Issue 4 (log in with any case): the API login's throttle, per client address. 10 a minute lets a
 # person mistype a few times and caps a guesser at 14,400 tries a day per address.
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["login"] = "10/min"

@@ -9,6 +9,8 @@ DEFAULTS = {
     "AUTHFOLD_ASCII_USERNAMES": False,
     # True for the built-in list (accounts.reserved_names), or a list of names; off by default.
     "AUTHFOLD_RESERVED_USERNAMES": False,
+    # Have migration 0004 make the database refuse a second account with the same email, any case.
+    "AUTHFOLD_UNIQUE_EMAIL_CONSTRAINT": False,
 }
 
 

@@ -34,3 +34,48 @@ def backfill_caseless_keys(user_model, key_model, using, batch_size=BACKFILL_BAT
         ]
         keys.bulk_create(missing, batch_size=batch_size)
         created += len(missing)
+
+
+def refresh_stale_caseless_keys(user_model, key_model, using, batch_size=BACKFILL_BATCH_SIZE):
+    """Rewrite the key rows that no longer match their user; returns how many it rewrote.
+
+    A user renamed around ``Model.save()`` (``update()``, ``bulk_update``, raw SQL) keeps the key
+    of its old name, which would hide a twin from the enforcement migration's check. Reads every
+    user once, in primary-key batches; writes only the rows that differ.
+    """
+    users = user_model._default_manager.using(using)
+    keys = key_model._default_manager.using(using)
+    rewritten = 0
+    last_pk = None
+    while True:
+        batch = users.order_by("pk")
+        if last_pk is not None:
+            batch = batch.filter(pk__gt=last_pk)
+        rows = list(batch.values_list("pk", "username", "email")[:batch_size])
+        if not rows:
+            return rewritten
+        last_pk = rows[-1][0]
+        stored = {
+            user_id: (username_digest, email_digest)
+            for user_id, username_digest, email_digest in keys.filter(
+                user_id__gte=rows[0][0], user_id__lte=last_pk
+            ).values_list("user_id", "username_digest", "email_digest")
+        }
+        stale = []
+        for pk, username, email in rows:
+            fields = key_fields(username, email)
+            current = stored.get(pk)
+            if current is not None and current != (
+                fields["username_digest"],
+                fields["email_digest"],
+            ):
+                stale.append(key_model(user_id=pk, **fields))
+        keys.bulk_update(stale, ["username_digest", "email_digest"], batch_size=batch_size)
+        rewritten += len(stale)
+
+
+def sync_caseless_keys(user_model, key_model, using, batch_size=BACKFILL_BATCH_SIZE):
+    """Give every user a key that matches it: backfill the missing, rewrite the stale."""
+    created = backfill_caseless_keys(user_model, key_model, using, batch_size)
+    rewritten = refresh_stale_caseless_keys(user_model, key_model, using, batch_size)
+    return created, rewritten

@@ -142,3 +142,15 @@ LOGGING = {
 # django-authfold: what the demo site turns on. Every setting and its default: README, "Settings".
 AUTHFOLD_LOGIN_BY_EMAIL = True
 AUTHFOLD_RESERVED_USERNAMES = True
+
+# Issue 7 (enforcement): SQLite transactions take the write lock at BEGIN, so concurrent sign-ups
+# wait for each other (up to the 20 s timeout) instead of failing with "database is locked".
+# Django 5.1+ has the option; on 4.2 the engine accounts.sqlite3 does the same.
+# The test database is a file too (not shared-cache memory, whose table locks ignore the timeout),
+# so the race tests see what a deployed SQLite does.
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    DATABASES["default"]["TEST"] = {"NAME": f"{DATABASES['default']['NAME']}.test"}
+    if django.VERSION >= (5, 1):
+        DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
+    else:
+        DATABASES["default"]["ENGINE"] = "accounts.sqlite3"

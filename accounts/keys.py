@@ -11,7 +11,8 @@ user without a key or with a stale one; ``data_migrations.keys.sync_caseless_key
 """
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
+from django.db.backends.signals import connection_created
 from django.db.models.signals import post_save, pre_save
 
 from accounts.caseless import caseless_keys_ready, email_digest, username_digest
@@ -24,10 +25,11 @@ class CaselessConflict(IntegrityError):
     field to report the error on.
     """
 
-    def __init__(self, field, value):
+    def __init__(self, field, value=None):
         self.field = field
         self.value = value
-        super().__init__(f"another account already has the {field} {value!r} (in some case)")
+        named = f"the {field} {value!r}" if value is not None else f"this {field}"
+        super().__init__(f"another account already has {named} (in some case)")
 
 
 def key_fields(username, email):
@@ -123,8 +125,79 @@ def write_key_after_save(sender, instance, created, raw, using, **kwargs):
         raise
 
 
+def writes_user_table(sql, inserts_only=False):
+    """Whether ``sql`` inserts into (or updates) the user table."""
+    table = get_user_model()._meta.db_table.upper()
+    statement = sql.lstrip()[:200].upper()
+    verbs = ("INSERT",) if inserts_only else ("INSERT", "UPDATE")
+    return statement.startswith(verbs) and table in statement
+
+
+def is_exact_username_refusal(error, sql):
+    """Whether ``error`` is the user table's own unique index refusing an exact-case username.
+
+    Two sign-ups of the *same* spelling race to the user row before either writes its key, so
+    that index, not ours, refuses the second. Told apart by the statement (a write to the user
+    table) and by how each database names the index (``auth_user.username`` on SQLite,
+    ``auth_user_username_key`` on PostgreSQL, key ``'username'`` on MariaDB/MySQL).
+    """
+    if not isinstance(error, IntegrityError) or not writes_user_table(sql):
+        return False
+    user_model = get_user_model()
+    table = user_model._meta.db_table
+    column = user_model._meta.get_field(user_model.USERNAME_FIELD).column
+    message = str(error)
+    if "unique" not in message.lower() and "duplicate" not in message.lower():
+        return False
+    return any(
+        name in message for name in (f"{table}.{column}", f"{table}_{column}_key", f"'{column}'")
+    )
+
+
+# InnoDB's deadlock error. Three transactions inserting one username: when the first rolls back
+# (it lost the race for the key), the two waiting on its row deadlock and one is rolled back.
+MYSQL_DEADLOCK = 1213
+
+
+def is_username_insert_deadlock(error, sql):
+    """Whether ``error`` is InnoDB's deadlock between simultaneous inserts of one username.
+
+    An INSERT into the user table locks nothing another INSERT waits for except the unique
+    username index, so its deadlock is always a race for one name: the name is being taken.
+    """
+    return (
+        isinstance(error, OperationalError)
+        and error.args[:1] == (MYSQL_DEADLOCK,)
+        and writes_user_table(sql, inserts_only=True)
+    )
+
+
+def report_exact_twins_as_conflicts(execute, sql, params, many, context):
+    """A database execute wrapper: every refusal of a username is a CaselessConflict.
+
+    Besides our key index: the user table's own unique index (the same spelling, twice at once)
+    and InnoDB's deadlock between such inserts. Callers handle one exception, whatever refused.
+    """
+    try:
+        return execute(sql, params, many, context)
+    except (IntegrityError, OperationalError) as error:
+        if isinstance(error, CaselessConflict):
+            raise
+        if is_exact_username_refusal(error, sql) or is_username_insert_deadlock(error, sql):
+            raise CaselessConflict("username") from error
+        raise
+
+
+def install_conflict_wrapper(sender, connection, **kwargs):
+    """On every new database connection, wrap its queries with the exact-twin translation."""
+    if report_exact_twins_as_conflicts not in connection.execute_wrappers:
+        # Outermost, and first in the list: execute_wrapper() blocks pop their own from the end.
+        connection.execute_wrappers.insert(0, report_exact_twins_as_conflicts)
+
+
 def connect_receivers():
     """Connect the receivers for the project's user model (called from ``AppConfig.ready``)."""
     user_model = get_user_model()
     pre_save.connect(update_key_before_save, sender=user_model, dispatch_uid="authfold-key-pre")
     post_save.connect(write_key_after_save, sender=user_model, dispatch_uid="authfold-key-post")
+    connection_created.connect(install_conflict_wrapper, dispatch_uid="authfold-exact-twins")

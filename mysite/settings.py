@@ -149,7 +149,8 @@ AUTHFOLD_RESERVED_USERNAMES = True
 # The test database is a file too (not shared-cache memory, whose table locks ignore the timeout),
 # so the race tests see what a deployed SQLite does.
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    DATABASES["default"]["TEST"] = {"NAME": f"{DATABASES['default']['NAME']}.test"}
+    if ":memory:" not in str(DATABASES["default"]["NAME"]):
+        DATABASES["default"]["TEST"] = {"NAME": f"{DATABASES['default']['NAME']}-test.sqlite3"}
     if django.VERSION >= (5, 1):
         DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
     else:

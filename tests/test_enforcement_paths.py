@@ -184,3 +184,19 @@ def test_bulk_writes_are_not_refused_by_the_database_and_are_left_to_the_audit()
         User.objects.filter(pk=other.pk).update(username="MARIA")
     assert User.objects.count() == 2
     assert key_of(other).username_digest == username_digest("john")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_exact_duplicate_refused_by_the_user_table_is_a_caseless_conflict_too():
+    UserFactory(username="maria")
+    with pytest.raises(CaselessConflict) as refusal:
+        User.objects.bulk_create([User(username="maria")])  # no receivers: auth_user refuses
+    assert refusal.value.field == "username"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_other_integrity_errors_on_the_user_table_stay_what_they_are():
+    user = UserFactory(username="maria")
+    with pytest.raises(IntegrityError) as refusal:
+        User.objects.bulk_create([User(pk=user.pk, username="someone")])
+    assert not isinstance(refusal.value, CaselessConflict)

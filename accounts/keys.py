@@ -55,15 +55,24 @@ def refused_field(error):
 def write_key(key_model, user_id, username, email, using, new=False):
     """Write one user's key row inside a savepoint; a caseless refusal becomes CaselessConflict.
 
-    ``new``: the user was just inserted, so there is no row to update. Any other integrity error
-    (the user row vanished under us, say) is raised as it is: it is not a caseless twin.
+    ``new``: the user was just inserted, so there is normally no row to update. If one appeared
+    meanwhile (a backfill running beside live sign-ups, as migration 0003 does), it is updated.
+    Any other integrity error (the user row vanished under us, say) is raised as it is.
     """
     fields = key_fields(username, email)
     keys = key_model._default_manager.using(using)
     try:
-        with transaction.atomic(using=using):
-            if new or not keys.filter(user_id=user_id).update(**fields):
-                keys.create(user_id=user_id, **fields)
+        try:
+            with transaction.atomic(using=using):
+                if new or not keys.filter(user_id=user_id).update(**fields):
+                    keys.create(user_id=user_id, **fields)
+        except IntegrityError as error:
+            if refused_field(error) is not None:
+                raise
+            # Not a twin: this user's row was written between our look and our insert.
+            with transaction.atomic(using=using):
+                if not keys.filter(user_id=user_id).update(**fields):
+                    raise
     except IntegrityError as error:
         field = refused_field(error)
         if field is None:

@@ -8,7 +8,8 @@ BACKFILL_BATCH_SIZE = 5000
 def backfill_caseless_keys(user_model, key_model, using, batch_size=BACKFILL_BATCH_SIZE):
     """Create the missing key rows, in primary-key order and batches; returns how many it made.
 
-    Users that already have a key are left alone, so it can run again at any time.
+    Users that already have a key are left alone, so it can run again at any time, and beside
+    live traffic: a key that a sign-up writes between our look and our insert wins.
     """
     users = user_model._default_manager.using(using)
     keys = key_model._default_manager.using(using)
@@ -32,7 +33,7 @@ def backfill_caseless_keys(user_model, key_model, using, batch_size=BACKFILL_BAT
             for pk, username, email in rows
             if pk not in have_key
         ]
-        keys.bulk_create(missing, batch_size=batch_size)
+        keys.bulk_create(missing, batch_size=batch_size, ignore_conflicts=True)
         created += len(missing)
 
 

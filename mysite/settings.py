@@ -143,6 +143,10 @@ LOGGING = {
 AUTHFOLD_LOGIN_BY_EMAIL = True
 AUTHFOLD_RESERVED_USERNAMES = True
 
+# Issue 4 (log in with any case): the API login's throttle, per client address. 10 a minute lets a
+# person mistype a few times and caps a guesser at 14,400 tries a day per address.
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["login"] = "10/min"
+
 # Issue 7 (enforcement): SQLite transactions take the write lock at BEGIN, so concurrent sign-ups
 # wait for each other (up to the 20 s timeout) instead of failing with "database is locked".
 # Django 5.1+ has the option; on 4.2 the engine accounts.sqlite3 does the same.

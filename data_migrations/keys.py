@@ -1,5 +1,7 @@
 """Backfilling :class:`~accounts.models.CaselessKey` rows for users that have none."""
 
+from django.db import IntegrityError, transaction
+
 from accounts.keys import key_fields
 
 BACKFILL_BATCH_SIZE = 5000
@@ -33,8 +35,12 @@ def backfill_caseless_keys(user_model, key_model, using, batch_size=BACKFILL_BAT
             for pk, username, email in rows
             if pk not in have_key
         ]
+        if not missing:
+            continue
         keys.bulk_create(missing, batch_size=batch_size, ignore_conflicts=True)
-        created += len(missing)
+        # Count what is there now, not what we sent: a conflicting row was skipped.
+        in_batch = keys.filter(user_id__gte=rows[0][0], user_id__lte=last_pk).count()
+        created += in_batch - len(have_key)
 
 
 def refresh_stale_caseless_keys(user_model, key_model, using, batch_size=BACKFILL_BATCH_SIZE):
@@ -42,7 +48,9 @@ def refresh_stale_caseless_keys(user_model, key_model, using, batch_size=BACKFIL
 
     A user renamed around ``Model.save()`` (``update()``, ``bulk_update``, raw SQL) keeps the key
     of its old name, which would hide a twin from the enforcement migration's check. Reads every
-    user once, in primary-key batches; writes only the rows that differ.
+    user once, in primary-key batches; writes only the rows that differ. Once usernames are
+    unique (0003), a renamed twin's fresh key is refused: its stale key is then deleted, so the
+    user is keyless and ``conflict_audit`` (which scans keyless users) reports the twin.
     """
     users = user_model._default_manager.using(using)
     keys = key_model._default_manager.using(using)
@@ -71,8 +79,29 @@ def refresh_stale_caseless_keys(user_model, key_model, using, batch_size=BACKFIL
                 fields["email_digest"],
             ):
                 stale.append(key_model(user_id=pk, **fields))
-        keys.bulk_update(stale, ["username_digest", "email_digest"], batch_size=batch_size)
-        rewritten += len(stale)
+        rewritten += rewrite_keys(keys, stale, using, batch_size)
+
+
+def rewrite_keys(keys, fresh, using, batch_size):
+    """Store ``fresh`` key rows over the old ones; a refused row's old key is deleted instead."""
+    fields = ["username_digest", "email_digest"]
+    try:
+        with transaction.atomic(using=using):
+            keys.bulk_update(fresh, fields, batch_size=batch_size)
+        return len(fresh)
+    except IntegrityError:
+        pass
+    rewritten = 0
+    for key in fresh:
+        try:
+            with transaction.atomic(using=using):
+                keys.filter(user_id=key.user_id).update(
+                    username_digest=key.username_digest, email_digest=key.email_digest
+                )
+            rewritten += 1
+        except IntegrityError:
+            keys.filter(user_id=key.user_id).delete()
+    return rewritten
 
 
 def sync_caseless_keys(user_model, key_model, using, batch_size=BACKFILL_BATCH_SIZE):

@@ -5,7 +5,7 @@ import json
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from accounts.caseless import email_digest, username_digest
 from accounts.keys import CaselessConflict, write_key
@@ -199,3 +199,21 @@ def test_other_integrity_errors_on_the_user_table_stay_what_they_are():
     with pytest.raises(IntegrityError) as refusal:
         User.objects.bulk_create([User(pk=user.pk, username="someone")])
     assert not isinstance(refusal.value, CaselessConflict)
+
+
+@pytest.mark.django_db
+def test_refreshing_a_twin_made_by_update_leaves_it_keyless_for_the_audit_to_find():
+    UserFactory(username="maria")
+    other = UserFactory(username="john")
+    User.objects.filter(pk=other.pk).update(username="MARIA")
+    assert refresh_stale_caseless_keys(User, CaselessKey, "default") == 0
+    assert not CaselessKey.objects.filter(user_id=other.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_raw_delete_of_a_keyed_user_is_refused_by_the_key_foreign_key():
+    user = UserFactory(username="maria")
+    table = connection.ops.quote_name(User._meta.db_table)
+    with pytest.raises(IntegrityError), connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} WHERE id = %s", [user.pk])
+    assert User.objects.filter(pk=user.pk).exists()

@@ -10,6 +10,8 @@ user without a key or with a stale one; ``data_migrations.keys.sync_caseless_key
 (migration 0003 runs it, ``conflict_audit --fix`` backfills). docs/ADOPTING.md lists every path.
 """
 
+import contextvars
+
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.backends.signals import connection_created
@@ -89,11 +91,17 @@ def row_exists(sender, instance, using):
     return sender._default_manager.using(using).filter(pk=instance.pk).exists()
 
 
+# The username of the user this thread (or task) is saving, so that a refusal by the user table's
+# own index can name it (see report_exact_twins_as_conflicts).
+username_being_saved = contextvars.ContextVar("authfold_username_being_saved", default=None)
+
+
 def update_key_before_save(sender, instance, raw, using, update_fields, **kwargs):
     """For an existing user, write the new key first, so a refusal stops the user's own update.
 
     "Existing" by the database, not by ``_state.adding``: ``User(pk=7, ...).save()`` updates row 7.
     """
+    username_being_saved.set(instance.username)
     if raw or instance.pk is None:
         return
     if not touches_identity(update_fields) or not caseless_keys_ready(using):
@@ -181,6 +189,16 @@ def is_username_insert_deadlock(error, sql):
     )
 
 
+def refused_username(params, many):
+    """The username the refused statement wrote, when it is the one being saved; else ``None``."""
+    username = username_being_saved.get()
+    rows = params if many else [params]
+    for row in rows or ():
+        if username is not None and isinstance(row, (list, tuple)) and username in row:
+            return username
+    return None
+
+
 def report_exact_twins_as_conflicts(execute, sql, params, many, context):
     """A database execute wrapper: every refusal of a username is a CaselessConflict.
 
@@ -193,7 +211,7 @@ def report_exact_twins_as_conflicts(execute, sql, params, many, context):
         if isinstance(error, CaselessConflict):
             raise
         if is_exact_username_refusal(error, sql) or is_username_insert_deadlock(error, sql):
-            raise CaselessConflict("username") from error
+            raise CaselessConflict("username", refused_username(params, many)) from error
         raise
 
 

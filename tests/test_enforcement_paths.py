@@ -194,6 +194,14 @@ def test_an_exact_duplicate_refused_by_the_user_table_is_a_caseless_conflict_too
 
 
 @pytest.mark.django_db(transaction=True)
+def test_an_exact_duplicate_saved_through_save_is_named_in_the_conflict():
+    UserFactory(username="maria")
+    with pytest.raises(CaselessConflict) as refusal, transaction.atomic():
+        User(username="maria").save()
+    assert (refusal.value.field, refusal.value.value) == ("username", "maria")
+
+
+@pytest.mark.django_db(transaction=True)
 def test_other_integrity_errors_on_the_user_table_stay_what_they_are():
     user = UserFactory(username="maria")
     with pytest.raises(IntegrityError) as refusal:

@@ -88,6 +88,7 @@ def touches_identity(update_fields):
 
 
 def row_exists(sender, instance, using):
+    """Whether the user's row is already in the database (so saving it is an UPDATE)."""
     return sender._default_manager.using(using).filter(pk=instance.pk).exists()
 
 

@@ -154,6 +154,7 @@ def refuse_if_emails_shared(user_model, key_model, using):
 
 
 def index_exists(schema_editor, table, name):
+    """Whether ``table`` has an index or constraint called ``name``."""
     connection = schema_editor.connection
     with connection.cursor() as cursor:
         return name in connection.introspection.get_constraints(cursor, table)

@@ -16,6 +16,8 @@ DEFAULTS = {
     "AUTHFOLD_RESOLUTION_POLICY": "data_migrations.planning.ActiveThenRecentLoginPolicy",
     # Between a renamed twin's old name and its number: "maria" becomes "maria_1".
     "AUTHFOLD_RENAME_SEPARATOR": "_",
+    # Have migration 0004 make the database refuse a second account with the same email, any case.
+    "AUTHFOLD_UNIQUE_EMAIL_CONSTRAINT": False,
 }
 
 

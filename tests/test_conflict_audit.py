@@ -82,6 +82,16 @@ def test_fix_gives_a_key_to_every_user_written_around_model_save():
     assert CaselessKey.objects.count() == User.objects.count() == 3
 
 
+def test_fix_finds_a_twin_made_by_a_rename_that_bypassed_model_save():
+    User.objects.create_user("maria", "maria@example.com")
+    bob = User.objects.create_user("bob", "bob@example.com")
+    User.objects.filter(pk=bob.pk).update(username="MARIA")  # bob's key still says "bob"
+    audit("--fix", "--no-input")
+    assert User.objects.get(pk=bob.pk).username == "MARIA_1"
+    assert CaselessKey.objects.count() == 2
+    assert "0 group(s)" in audit()
+
+
 def test_fix_asks_first_and_changes_nothing_when_declined(monkeypatch):
     _maria, twin = bulk_users("maria", "Maria")
     monkeypatch.setattr("builtins.input", lambda: "n")

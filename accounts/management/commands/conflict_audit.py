@@ -18,7 +18,7 @@ from tqdm import tqdm
 from accounts.caseless import caseless_keys_ready
 from accounts.models import CaselessKey, RenameRecord
 from data_migrations.detection import Survey
-from data_migrations.keys import backfill_caseless_keys
+from data_migrations.keys import backfill_caseless_keys, refresh_stale_caseless_keys
 from data_migrations.planning import flatten, plan_resolution
 from data_migrations.resolution import apply_resolution
 
@@ -247,6 +247,10 @@ class Command(BaseCommand):
                 "migration 0002 resolves the twins this command reports).",
                 returncode=2,
             )
+        # A rename done with update() or raw SQL leaves a stale key that hides its twin from the
+        # survey: refresh the keys first, then look again.
+        refresh_stale_caseless_keys(get_user_model(), CaselessKey, self.using)
+        survey = self.survey()
         planned = self.plan(survey)
         renames = flatten(planned)
         if renames and interactive:

@@ -45,6 +45,13 @@ def database_section(database, results):
     if "login" in figures:
         timings = figures["login"]["timings"]
         lines.append(three_way_row("1. Login: `authenticate()`, random case", timings, 1.1))
+        lines.append(
+            three_way_row(
+                "1. Login: the same SQL on a raw cursor (database only)",
+                figures["login"]["database_only"],
+                1.1,
+            )
+        )
     if "signup" in figures:
         lines.append(
             three_way_row(
@@ -103,6 +110,11 @@ def other_figures(figures):
             f"(median {migration['median_write_ms']:.1f} ms, {migration['writes_during']} writes, "
             f"{migration['failed_writes']} failed)"
         )
+        if enforcement.get("failed_attempts"):
+            line += (
+                f"; {len(enforcement['failed_attempts'])} earlier attempt(s) failed while users "
+                f"signed up: {enforcement['failed_attempts'][0]}"
+            )
         blocking = enforcement.get("blocking_index")
         if blocking:
             line += (

@@ -106,6 +106,13 @@ def main(argv=None):
     result["figures"]["login"] = figures.login_lookup(
         loaded, rng, arguments.repeat, arguments.scanning_repeat
     )
+    if connection.vendor == "postgresql":
+        step(f"{arguments.database}: login lookup with server-side binding (prepared statements)")
+        result["figures"]["login_prepared"] = figures.with_server_side_binding(
+            lambda: figures.login_lookup(
+                loaded, rng, arguments.repeat, arguments.scanning_repeat, explain=False
+            )
+        )
     step(f"{arguments.database}: sign-up validation")
     result["figures"]["signup"] = figures.signup_validation(
         rng, arguments.repeat, arguments.scanning_repeat

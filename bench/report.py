@@ -52,6 +52,16 @@ def database_section(database, results):
                 1.1,
             )
         )
+    if "login_prepared" in figures:
+        prepared = figures["login_prepared"]
+        lines.append(
+            three_way_row(
+                "1. Login, `server_side_binding` (prepared statements)", prepared["timings"], 1.1
+            )
+        )
+        lines.append(
+            three_way_row("1. Login, prepared, database only", prepared["database_only"], 1.1)
+        )
     if "signup" in figures:
         lines.append(
             three_way_row(

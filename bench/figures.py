@@ -356,7 +356,7 @@ def remove_twins(loaded):
 
 
 # The registration API of issue 5 (API half); its URL name, once it is on main.
-REGISTRATION_URL_NAME = "api-users-register"
+REGISTRATION_URL_NAME = "api-users"
 
 
 def registration_available():

@@ -6,7 +6,10 @@ measure ours against (issue 8). Nothing outside ``bench/`` imports it.
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.password_validation import validate_password
+from django.db import transaction
 from rest_framework import serializers
+from rest_framework.authtoken.models import Token
 from rest_framework.validators import UniqueValidator
 
 UserModel = get_user_model()
@@ -49,7 +52,8 @@ def exact_email_available(email):
 
 
 class SeedRegistrationSerializer(serializers.ModelSerializer):
-    """A seed project's registration serializer: DRF's exact ``UniqueValidator`` on both fields."""
+    """A seed project's registration serializer: DRF's exact ``UniqueValidator`` on both fields,
+    the site's password validators, an API token for the new account."""
 
     username = serializers.CharField(
         max_length=150, validators=[UniqueValidator(queryset=UserModel._default_manager.all())]
@@ -57,11 +61,16 @@ class SeedRegistrationSerializer(serializers.ModelSerializer):
     email = serializers.EmailField(
         validators=[UniqueValidator(queryset=UserModel._default_manager.all())]
     )
-    password = serializers.CharField(write_only=True)
+    password = serializers.CharField(write_only=True, validators=[validate_password])
+    token = serializers.CharField(source="auth_token.key", read_only=True)
 
     class Meta:
         model = UserModel
-        fields = ["id", "username", "email", "password"]
+        fields = ["id", "username", "email", "password", "token"]
 
     def create(self, validated_data):
-        return UserModel._default_manager.create_user(**validated_data)
+        # The same work as ours apart from the uniqueness rule: the user, its token, one transaction.
+        with transaction.atomic():
+            user = UserModel._default_manager.create_user(**validated_data)
+            Token.objects.create(user=user)
+        return user

@@ -16,6 +16,8 @@ import hashlib
 import unicodedata
 
 from django.db import connections
+from django.db.models import CharField, Value
+from django.db.models.functions import Lower
 
 
 def normalize_username(username):
@@ -61,12 +63,13 @@ def users_with_username(users, username):
     """The users in ``users`` (a queryset) whose username is the same as ``username``.
 
     One indexed lookup on the key table. Before our migrations have run (a rolling deploy),
-    the key table does not exist yet: then the database's ``iexact`` narrows the candidates and
-    this module's definition decides, which is slower and, on SQLite, blind to non-ASCII case.
+    the key table does not exist yet: then the database's own caseless comparison
+    (:func:`caseless_candidates`) narrows the candidates and this module's definition decides,
+    which is slower and, on SQLite, blind to non-ASCII case.
     """
     if caseless_keys_ready(users.db):
         return users.filter(caseless_key__username_digest=username_digest(username))
-    candidates = users.filter(username__iexact=normalize_username(username))
+    candidates = caseless_candidates(users, "username", normalize_username(username))
     matching = [
         pk for pk, name in candidates.values_list("pk", "username") if same_username(name, username)
     ]
@@ -80,11 +83,25 @@ def users_with_email(users, email):
         return users.none()
     if caseless_keys_ready(users.db):
         return users.filter(caseless_key__email_digest=digest(key))
-    candidates = users.filter(email__iexact=email.strip())
+    candidates = caseless_candidates(users, "email", email.strip())
     matching = [
         pk for pk, address in candidates.values_list("pk", "email") if email_key(address) == key
     ]
     return users.filter(pk__in=matching)
+
+
+def caseless_candidates(users, field, value):
+    """Before migrate: the rows whose ``field`` matches ``value`` in the database's own idea of case.
+
+    Only a narrowing, never the decision: the callers keep the rows this module's definition
+    accepts. MariaDB/MySQL's ``iexact`` is ``LIKE``, which a binary collation (the only one a
+    legacy table with twins can have) makes case-sensitive; ``LOWER()`` still folds there.
+    """
+    if connections[users.db].vendor == "mysql":
+        return users.alias(folded=Lower(field)).filter(
+            folded=Lower(Value(value, output_field=CharField()))
+        )
+    return users.filter(**{f"{field}__iexact": value})
 
 
 _ready_aliases = set()

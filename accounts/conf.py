@@ -9,6 +9,10 @@ DEFAULTS = {
     "AUTHFOLD_ASCII_USERNAMES": False,
     # True for the built-in list (accounts.reserved_names), or a list of names; off by default.
     "AUTHFOLD_RESERVED_USERNAMES": False,
+    # Who keeps a name shared by twins, and what the others become (dotted path to a class).
+    "AUTHFOLD_RESOLUTION_POLICY": "data_migrations.planning.ActiveThenRecentLoginPolicy",
+    # Between a renamed twin's old name and its number: "maria" becomes "maria_1".
+    "AUTHFOLD_RENAME_SEPARATOR": "_",
 }
 
 

@@ -2,6 +2,7 @@
 
 import logging
 
+from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 
@@ -20,6 +21,7 @@ class CaseInsensitiveModelBackend(ModelBackend):
 
     On a database that still holds legacy twins (``maria`` and ``Maria``) an exact-case match
     wins; any other ambiguous login is refused like a wrong password and logged, never a 500.
+    ``user_can_authenticate``, ``get_user`` and the permission methods are ``ModelBackend``'s.
     """
 
     def authenticate(self, request, username=None, password=None, **kwargs):
@@ -27,44 +29,53 @@ class CaseInsensitiveModelBackend(ModelBackend):
             username = kwargs.get(UserModel.USERNAME_FIELD)
         if username is None or password is None:
             return None
-        user = self.find_user(username)
+        user = self.find_user(username) if isinstance(username, str) else None
         if user is None:
             # Run the default password hasher once to reduce the timing difference between an
-            # existing and a nonexistent user (Django ticket #20760), as ModelBackend does.
+            # existing and a nonexistent (or refused ambiguous) user, as ModelBackend does (#20760).
             UserModel().set_password(password)
             return None
         if user.check_password(password) and self.user_can_authenticate(user):
             return user
         return None
 
+    async def aauthenticate(self, request, username=None, password=None, **kwargs):
+        # ModelBackend.aauthenticate (Django 5.0+) looks the name up exactly: never let it run.
+        return await sync_to_async(self.authenticate)(
+            request, username=username, password=password, **kwargs
+        )
+
     def find_user(self, login):
-        """The one account ``login`` names (a username in any case, or an email), or ``None``."""
+        """The one account ``login`` names (a username in any case, or an email), or ``None``.
+
+        Reads go where the database routers send reads of the user model (``db_for_read``).
+        """
         users = UserModel._default_manager.all()
         matches = list(users_with_username(users, login)[:MAX_TWINS_CONSIDERED])
+        exact = [user for user in matches if user.username == login]
+        if not exact:
+            # A user written around Model.save() (bulk_create, raw SQL) has no key yet; its exact
+            # name still finds it, and an exact-case owner wins over caseless twins.
+            exact = [user for user in users.filter(username=login) if user.username == login]
+        if exact:
+            return exact[0]
         if len(matches) == 1:
             return matches[0]
         if matches:
-            return self.choose_among_twins(login, matches)
-        # A user written around Model.save() (bulk_create, raw SQL) has no key yet; find it exactly.
-        exact = users.filter(username=login).first()
-        if exact is not None:
-            return exact
+            self.refuse_ambiguous_login(login, matches)
+            return None
         if authfold_setting("AUTHFOLD_LOGIN_BY_EMAIL") and "@" in login:
             return self.find_user_by_email(users, login)
         return None
 
-    def choose_among_twins(self, login, twins):
-        """Legacy twins: the exact-case owner logs in, anyone else is refused and logged."""
-        exact = [user for user in twins if user.username == login]
-        if len(exact) == 1:
-            return exact[0]
+    def refuse_ambiguous_login(self, login, twins):
+        """Legacy twins and no exact-case owner: nobody logs in, and operators are told."""
         logger.warning(
             "Refused an ambiguous login for %r: accounts %s share that username caselessly. "
             "Run `manage.py conflict_audit` to resolve them.",
             login,
             ", ".join(f"{user.pk} ({user.username!r})" for user in twins),
         )
-        return None
 
     def find_user_by_email(self, users, email):
         """The account whose email is ``email`` in any case; a shared email logs nobody in."""

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+import django
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -107,7 +108,13 @@ STATIC_URL = "static/"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
-EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# Emails (password reset, rename notices) print to the console. Django 6.1 replaced
+# EMAIL_BACKEND with MAILERS; each version gets the setting it knows.
+CONSOLE_EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+if django.VERSION >= (6, 1):
+    MAILERS = {"default": {"BACKEND": CONSOLE_EMAIL_BACKEND}}
+else:
+    EMAIL_BACKEND = CONSOLE_EMAIL_BACKEND
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -135,3 +142,7 @@ LOGGING = {
 # django-authfold: what the demo site turns on. Every setting and its default: README, "Settings".
 AUTHFOLD_LOGIN_BY_EMAIL = True
 AUTHFOLD_RESERVED_USERNAMES = True
+
+# Issue 4 (log in with any case): the API login's throttle, per client address. 10 a minute lets a
+# person mistype a few times and caps a guesser at 14,400 tries a day per address.
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["login"] = "10/min"

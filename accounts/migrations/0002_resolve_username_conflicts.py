@@ -1,12 +1,46 @@
 """Resolves legacy username conflicts (caseless twins) before the database is asked to refuse them.
 
-Placeholder: the resolution engine fills this in (issue 6). It changes nothing yet.
+In each group of twins one account keeps the name and the others get ``<name>_<number>``, exactly
+as ``manage.py conflict_audit --plan`` shows beforehand; every rename is logged in RenameRecord.
+Migrating back restores every renamed username, byte for byte.
 """
 
+from django.conf import settings
 from django.db import migrations
+
+from data_migrations.resolution import resolve_username_conflicts, revert_resolution
+
+
+def models(apps):
+    return (
+        apps.get_model(settings.AUTH_USER_MODEL),
+        apps.get_model("accounts", "CaselessKey"),
+        apps.get_model("accounts", "RenameRecord"),
+    )
+
+
+def resolve(apps, schema_editor):
+    result = resolve_username_conflicts(*models(apps), schema_editor.connection.alias)
+    for group in result.planned:
+        print(f"  Resolved {group.summary()}")
+    for rename, why in result.skipped:
+        print(f"  Skipped {rename.old!r} (id {rename.id}) -> {rename.new!r}: {why}")
+
+
+def revert(apps, schema_editor):
+    result = revert_resolution(*models(apps), schema_editor.connection.alias)
+    if result.restored:
+        print(f"  Restored the old names of {len(result.restored)} renamed account(s)")
+    for record, why in result.refused:
+        print(f"  Kept {record.new_username!r} (id {record.user_id}), not reverted: {why}")
 
 
 class Migration(migrations.Migration):
-    dependencies = [("accounts", "0001_initial")]
+    dependencies = [
+        ("accounts", "0001_initial"),
+        # The User state with 150-character usernames: without it, migrating back would see
+        # auth's first migration's 30-character field and PostgreSQL would cut names to fit.
+        ("auth", "0012_alter_user_first_name_max_length"),
+    ]
 
-    operations = [migrations.RunPython(migrations.RunPython.noop, migrations.RunPython.noop)]
+    operations = [migrations.RunPython(resolve, revert, elidable=False)]

@@ -1,0 +1,87 @@
+"""``POST /api/auth/token/``: trade a username (any case) or email and a password for a DRF token."""
+
+from django.contrib.auth import authenticate
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.authtoken.models import Token
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+INVALID_LOGIN = _(
+    "Unable to log in with the username (in any case) or email and the password provided. "
+    "Passwords are case-sensitive."
+)
+
+# Used only when the project's REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] has no "login" rate.
+FALLBACK_LOGIN_RATE = "10/min"
+
+
+class LoginRateThrottle(ScopedRateThrottle):
+    """The ``login`` scope, per client address; a project without a ``login`` rate gets 10/min.
+
+    DRF's own ScopedRateThrottle answers a missing rate with ImproperlyConfigured (a 500); a login
+    endpoint must stay throttled instead. Set the rate to ``None`` to turn the throttle off.
+    """
+
+    def get_rate(self):
+        return self.THROTTLE_RATES.get(self.scope, FALLBACK_LOGIN_RATE)
+
+
+class TokenLoginSerializer(serializers.Serializer):
+    """Credentials in, the authenticated user out; every refusal is the same generic error."""
+
+    username = serializers.CharField(write_only=True, max_length=254)
+    password = serializers.CharField(write_only=True, trim_whitespace=False, max_length=4096)
+
+    def validate(self, attrs):
+        # authenticate() runs every backend, so the caseless lookup, the inactive check and the
+        # timing guard all apply; a wrong password, an unknown or inactive user look the same.
+        user = authenticate(
+            request=self.context.get("request"),
+            username=attrs["username"],
+            password=attrs["password"],
+        )
+        if user is None:
+            raise serializers.ValidationError(INVALID_LOGIN, code="invalid_login")
+        return {"user": user}
+
+
+class TokenLoginView(APIView):
+    """Log in through the API: answers the account's token, the same one for every case variant."""
+
+    authentication_classes = []  # credentials come in the body; no session, so no CSRF check
+    permission_classes = [AllowAny]
+    throttle_classes = [LoginRateThrottle]
+    throttle_scope = "login"
+
+    @extend_schema(
+        operation_id="auth_token_create",
+        request=TokenLoginSerializer,
+        responses={
+            200: inline_serializer("AuthToken", {"token": serializers.CharField()}),
+            400: OpenApiResponse(
+                inline_serializer(
+                    "LoginError",
+                    {
+                        field: serializers.ListField(child=serializers.CharField(), required=False)
+                        for field in ("non_field_errors", "username", "password")
+                    },
+                ),
+                description="Wrong password, unknown or inactive account (one generic message "
+                "in non_field_errors), or a missing field.",
+            ),
+            429: OpenApiResponse(
+                inline_serializer("LoginThrottled", {"detail": serializers.CharField()}),
+                description="Too many login attempts from this client (throttle scope `login`).",
+            ),
+        },
+        auth=[],
+    )
+    def post(self, request):
+        serializer = TokenLoginSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        token, _created = Token.objects.get_or_create(user=serializer.validated_data["user"])
+        return Response({"token": token.key})

@@ -1,0 +1,268 @@
+"""``manage.py conflict_audit``: find caseless username twins, shared and blank emails; show or
+apply the renames that resolve the twins (the same ones migration 0002 makes).
+
+Exit codes: 0 done (and, with ``--check``, no username conflicts); 1 ``--check`` found username
+conflicts; 2 nothing was done (``--fix`` not confirmed, or not possible yet). docs/AUDIT.md has
+the output shapes.
+"""
+
+import csv
+import json
+import sys
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.db import DEFAULT_DB_ALIAS, connections
+from tqdm import tqdm
+
+from accounts.caseless import caseless_keys_ready
+from accounts.models import CaselessKey, RenameRecord
+from data_migrations.detection import Survey
+from data_migrations.keys import backfill_caseless_keys
+from data_migrations.planning import flatten, plan_resolution
+from data_migrations.resolution import apply_resolution
+
+ACCOUNT_COLUMNS = ("id", "username", "email", "is_active", "last_login", "date_joined")
+# The text report lists this many blank emails; json and csv list them all.
+TEXT_BLANK_EMAILS_SHOWN = 50
+# Below this many users to scan, no progress bar even on a terminal.
+PROGRESS_BAR_FROM = 50_000
+
+
+def account_dict(account):
+    return {
+        "id": account.id,
+        "username": account.username,
+        "email": account.email,
+        "is_active": account.is_active,
+        "last_login": account.last_login.isoformat() if account.last_login else None,
+        "date_joined": account.date_joined.isoformat(),
+    }
+
+
+def text_row(account):
+    when = "%Y-%m-%d %H:%M"
+    return (
+        account.id,
+        account.username,
+        account.email,
+        "yes" if account.is_active else "no",
+        account.last_login.strftime(when) if account.last_login else "never",
+        account.date_joined.strftime(when),
+    )
+
+
+def groups_json(groups):
+    return [
+        {"key": group.key, "users": [account_dict(account) for account in group.accounts]}
+        for group in groups
+    ]
+
+
+def table(rows, headers):
+    """A plain-text table: columns as wide as their widest cell."""
+    rows = [["" if cell is None else str(cell) for cell in row] for row in rows]
+    widths = [max(len(str(h)), *(len(row[i]) for row in rows)) for i, h in enumerate(headers)]
+    lines = ["  ".join(str(h).ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+    return "\n".join(lines)
+
+
+class Command(BaseCommand):
+    help = (
+        "Report accounts whose usernames are the same in some case, shared and blank emails; "
+        "--plan shows the renames that resolve the twins, --fix applies them, --check exits 1 "
+        "while any username conflict exists."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--format", choices=["text", "json", "csv"], default="text")
+        action = parser.add_mutually_exclusive_group()
+        action.add_argument(
+            "--plan", action="store_true", help="Show the renames resolution would make now."
+        )
+        action.add_argument("--fix", action="store_true", help="Apply those renames (asks first).")
+        parser.add_argument(
+            "--no-input",
+            "--noinput",
+            action="store_false",
+            dest="interactive",
+            help="With --fix: do not ask for confirmation.",
+        )
+        parser.add_argument(
+            "--check",
+            action="store_true",
+            help="Exit with status 1 if any username conflict exists (after --fix, if given).",
+        )
+        parser.add_argument("--database", default=DEFAULT_DB_ALIAS)
+
+    def handle(self, *args, **options):
+        self.format = options["format"]
+        self.using = options["database"]
+        survey = self.survey()
+        if options["plan"]:
+            self.show_plan(survey)
+        elif options["fix"]:
+            survey = self.fix(survey, options["interactive"])
+        else:
+            self.report(survey)
+        if options["check"] and survey.username_conflicts():
+            sys.exit(1)
+
+    def survey(self):
+        key_model = CaselessKey if caseless_keys_ready(self.using) else None
+        return Survey(get_user_model(), key_model, self.using, progress=self.progress_bar())
+
+    def progress_bar(self):
+        """A progress callback drawing on standard error when it is a terminal, else silent."""
+        bar = None
+
+        def advance(count):
+            nonlocal bar
+            if bar is None:
+                users = get_user_model()._default_manager.using(self.using).count()
+                bar = tqdm(
+                    total=users,
+                    unit=" users",
+                    file=self.stderr._out,  # the stream itself: tqdm asks it isatty()
+                    disable=None if users >= PROGRESS_BAR_FROM else True,
+                    leave=False,
+                )
+            bar.update(count)
+
+        return advance
+
+    # The report.
+
+    def report(self, survey):
+        usernames = survey.username_conflicts()
+        emails = survey.email_conflicts()
+        summary = {
+            "users": survey.counts()["users"],
+            "username_conflict_groups": len(usernames),
+            "accounts_in_username_conflicts": sum(len(g.accounts) for g in usernames),
+            "email_conflict_groups": len(emails),
+            "accounts_sharing_email": sum(len(g.accounts) for g in emails),
+            "blank_emails": 0,
+            "unusable_passwords": survey.counts()["unusable_passwords"],
+            "users_without_key": survey.users_without_key_count(),
+        }
+        writer = {"text": self.report_text, "json": self.report_json, "csv": self.report_csv}
+        writer[self.format](usernames, emails, survey.blank_emails(), summary)
+
+    def report_json(self, usernames, emails, blank_emails, summary):
+        # Written piece by piece: the blank emails of a large table never sit in memory at once.
+        out = self.stdout
+        out.write('{"username_conflicts": ', ending="")
+        out.write(json.dumps(groups_json(usernames)), ending="")
+        out.write(', "email_conflicts": ', ending="")
+        out.write(json.dumps(groups_json(emails)), ending="")
+        out.write(', "blank_emails": [', ending="")
+        for pk, username in blank_emails:
+            separator = ", " if summary["blank_emails"] else ""
+            out.write(separator + json.dumps({"id": pk, "username": username}), ending="")
+            summary["blank_emails"] += 1
+        out.write('], "summary": ', ending="")
+        out.write(json.dumps(summary) + "}")
+
+    def report_csv(self, usernames, emails, blank_emails, summary):
+        writer = csv.writer(self.stdout, lineterminator="\n")
+        writer.writerow(("section", "key", *ACCOUNT_COLUMNS))
+        for section, groups in (("username_conflict", usernames), ("email_conflict", emails)):
+            for group in groups:
+                for account in group.accounts:
+                    writer.writerow((section, group.key, *account_dict(account).values()))
+        for pk, username in blank_emails:
+            writer.writerow(("blank_email", "", pk, username, "", "", "", ""))
+
+    def report_text(self, usernames, emails, blank_emails, summary):
+        write = self.stdout.write
+        for title, groups in (
+            ("Usernames shared by more than one account (in some case)", usernames),
+            ("Emails shared by more than one account (in some case)", emails),
+        ):
+            write(self.style.MIGRATE_HEADING(f"{title}: {len(groups)} group(s)"))
+            for group in groups:
+                write(f"\n{group.key!r}")
+                rows = [text_row(account) for account in group.accounts]
+                write(table(rows, ("id", "username", "email", "active", "last login", "joined")))
+            write("")
+        write(self.style.MIGRATE_HEADING("Accounts with a blank email"))
+        shown = []
+        for pk, username in blank_emails:
+            if len(shown) < TEXT_BLANK_EMAILS_SHOWN:
+                shown.append((pk, username))
+            summary["blank_emails"] += 1
+        if shown:
+            write(table(shown, ("id", "username")))
+        if summary["blank_emails"] > len(shown):
+            write(f"... and {summary['blank_emails'] - len(shown)} more (--format csv lists all)")
+        write("")
+        write(self.style.MIGRATE_HEADING("Summary"))
+        for name, value in summary.items():
+            write(f"  {name.replace('_', ' ') + ':':<32}{value}")
+        if usernames:
+            write(
+                "\nReview the renames with `manage.py conflict_audit --plan`; `migrate` "
+                "(or `conflict_audit --fix`) applies them. Emails are never changed for you."
+            )
+
+    # The plan, and applying it.
+
+    def plan(self, survey):
+        return plan_resolution(survey.username_conflicts(), survey.username_census())
+
+    def show_plan(self, survey):
+        planned = self.plan(survey)
+        self.write_renames(planned, flatten(planned))
+
+    def write_renames(self, planned, renames, skipped=()):
+        if self.format == "json":
+            document = {"renames": [{"id": r.id, "old": r.old, "new": r.new} for r in renames]}
+            if skipped:
+                document["skipped"] = [
+                    {"id": r.id, "old": r.old, "new": r.new, "why": why} for r, why in skipped
+                ]
+            self.stdout.write(json.dumps(document))
+        elif self.format == "csv":
+            writer = csv.writer(self.stdout, lineterminator="\n")
+            writer.writerow(("id", "old", "new"))
+            writer.writerows((r.id, r.old, r.new) for r in renames)
+        else:
+            for group in planned:
+                self.stdout.write(group.summary())
+            self.stdout.write(f"{len(renames)} rename(s) in {len(planned)} group(s).")
+            for rename, why in skipped:
+                self.stdout.write(f"Skipped {rename.old!r} (id {rename.id}): {why}")
+
+    def fix(self, survey, interactive):
+        tables = connections[self.using].introspection.table_names()
+        if not caseless_keys_ready(self.using) or RenameRecord._meta.db_table not in tables:
+            raise CommandError(
+                "--fix needs django-authfold's tables: run `manage.py migrate` first (its "
+                "migration 0002 resolves the twins this command reports).",
+                returncode=2,
+            )
+        planned = self.plan(survey)
+        renames = flatten(planned)
+        if renames and interactive:
+            for group in planned:
+                self.stderr.write(group.summary())
+            if not self.confirm(f"Rename {len(renames)} account(s) as shown? [y/N] "):
+                raise CommandError("Nothing changed.", returncode=2)
+        result = apply_resolution(get_user_model(), CaselessKey, RenameRecord, renames, self.using)
+        # Twins that appear later come from writes that bypass Model.save(); give those a key.
+        backfill_caseless_keys(get_user_model(), CaselessKey, self.using)
+        self.write_renames(planned, result.renamed, result.skipped)
+        return self.survey()
+
+    def confirm(self, question):
+        self.stderr.write(question, ending="")
+        try:
+            return input().strip().lower() in {"y", "yes"}
+        except EOFError:
+            return False

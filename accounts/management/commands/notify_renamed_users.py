@@ -1,0 +1,77 @@
+"""``manage.py notify_renamed_users``: email each account that conflict resolution renamed its new
+username, once. The message comes from two templates a project can override:
+``accounts/email/username_renamed_subject.txt`` and ``accounts/email/username_renamed_body.txt``
+(context: ``record``, a RenameRecord, and ``user``).
+"""
+
+from django.core.mail import EmailMessage, get_connection
+from django.core.management.base import BaseCommand
+from django.db import DEFAULT_DB_ALIAS
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from accounts.caseless import email_key
+from accounts.models import RenameRecord
+
+SUBJECT_TEMPLATE = "accounts/email/username_renamed_subject.txt"
+BODY_TEMPLATE = "accounts/email/username_renamed_body.txt"
+
+
+def renamed_message(record):
+    """The email telling ``record.user`` its new username."""
+    context = {"record": record, "user": record.user}
+    # A subject must be one line, whatever the template's line breaks.
+    subject = " ".join(render_to_string(SUBJECT_TEMPLATE, context).split())
+    body = render_to_string(BODY_TEMPLATE, context)
+    return EmailMessage(subject, body, to=[record.user.email])
+
+
+class Command(BaseCommand):
+    help = (
+        "Email each account renamed by conflict resolution its new username. Records who was "
+        "emailed, so running it again emails nobody twice."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--dry-run", action="store_true", help="List who would be emailed; send nothing."
+        )
+        parser.add_argument("--database", default=DEFAULT_DB_ALIAS)
+
+    def handle(self, *args, dry_run, database, **options):
+        pending = (
+            RenameRecord.objects.using(database)
+            .filter(notified_at__isnull=True, reverted_at__isnull=True, user__isnull=False)
+            .select_related("user")
+            .order_by("id")
+        )
+        sent, unreachable = 0, []
+        connection = None if dry_run else get_connection()
+        for record in pending:
+            user = record.user
+            if email_key(user.email) is None:
+                unreachable.append((record, "has no email address"))
+                continue
+            if user.username != record.new_username:
+                unreachable.append((record, f"has been renamed again, to {user.username!r}"))
+                continue
+            if dry_run:
+                self.stdout.write(
+                    f"Would email {user.email} (id {user.pk}): "
+                    f"{record.old_username!r} is now {record.new_username!r}"
+                )
+            else:
+                message = renamed_message(record)
+                message.connection = connection
+                message.send()
+                # Marked one by one, so a failure half-way never makes a rerun email twice.
+                RenameRecord.objects.using(database).filter(pk=record.pk).update(
+                    notified_at=timezone.now()
+                )
+            sent += 1
+        for record, why in unreachable:
+            self.stderr.write(
+                f"Not emailed: account {record.user_id} ({record.new_username!r}) {why}."
+            )
+        verb = "Would email" if dry_run else "Emailed"
+        self.stdout.write(f"{verb} {sent} renamed account(s); {len(unreachable)} not reachable.")

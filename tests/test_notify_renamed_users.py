@@ -1,0 +1,78 @@
+"""``manage.py notify_renamed_users``: each renamed account gets one email with its new name."""
+
+from io import StringIO
+
+import pytest
+from django.core import mail
+from django.core.management import call_command
+
+from accounts.models import RenameRecord
+from tests.twins import User, bulk_users, resolve
+
+pytestmark = pytest.mark.django_db
+
+
+def notify(*args):
+    out = StringIO()
+    call_command("notify_renamed_users", *args, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def test_notify_emails_each_renamed_account_its_new_username():
+    bulk_users("maria", "Maria", email="owner@example.com")
+    resolve()
+    notify()
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["owner@example.com"]
+    assert message.subject == "Your username is now Maria_1"
+    assert "Maria_1" in message.body and "Your password has not changed" in message.body
+    assert RenameRecord.objects.get().notified_at is not None
+
+
+def test_notify_run_twice_emails_nobody_twice():
+    bulk_users("maria", "Maria", "MARIA")
+    resolve()
+    notify()
+    notify()
+    assert len(mail.outbox) == 2
+
+
+def test_notify_dry_run_sends_and_records_nothing():
+    bulk_users("maria", "Maria")
+    resolve()
+    output = notify("--dry-run")
+    assert "Would email" in output and "'Maria_1'" in output
+    assert mail.outbox == []
+    assert RenameRecord.objects.get().notified_at is None
+
+
+def test_notify_skips_an_account_without_an_email():
+    bulk_users("maria", "Maria", email="")
+    resolve()
+    assert "0 renamed account(s); 1 not reachable" in notify()
+    assert mail.outbox == []
+
+
+def test_notify_uses_the_projects_own_template(settings, tmp_path):
+    template_dir = tmp_path / "accounts" / "email"
+    template_dir.mkdir(parents=True)
+    (template_dir / "username_renamed_subject.txt").write_text(
+        "New name: {{ record.new_username }}"
+    )
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path]}]
+    bulk_users("maria", "Maria")
+    resolve()
+    notify()
+    assert mail.outbox[0].subject == "New name: Maria_1"
+
+
+def test_notify_skips_a_rename_that_was_reverted():
+    from accounts.models import CaselessKey
+    from data_migrations.resolution import revert_resolution
+
+    bulk_users("maria", "Maria")
+    resolve()
+    revert_resolution(User, CaselessKey, RenameRecord, "default")
+    notify()
+    assert mail.outbox == []

@@ -1,0 +1,31 @@
+"""Twins written the way legacy data and bulk imports write them: around ``Model.save()``."""
+
+from itertools import count
+
+from django.contrib.auth import get_user_model
+
+from accounts.models import CaselessKey, RenameRecord
+from data_migrations.resolution import resolve_username_conflicts
+
+User = get_user_model()
+serial = count()
+
+
+def bulk_users(*usernames, **fields):
+    """Insert users with ``bulk_create`` (no signals, so no key rows); returns them in order."""
+    User.objects.bulk_create(
+        [
+            User(
+                username=name,
+                email=fields.get("email", f"twin{next(serial)}@example.com"),
+                **{k: v for k, v in fields.items() if k != "email"},
+            )
+            for name in usernames
+        ]
+    )
+    return [User.objects.get(username=name) for name in usernames]
+
+
+def resolve(**kwargs):
+    """Run the whole engine on the default database with the real models."""
+    return resolve_username_conflicts(User, CaselessKey, RenameRecord, "default", **kwargs)

@@ -18,6 +18,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from bench.databases import DATABASES, RESULTS, database_url, drop_database, recreate_database
+from bench.measure import FIGURES
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -43,6 +44,10 @@ def parse_arguments(argv):
         help="repetitions for contenders that read the whole table (the naive ones)",
     )
     parser.add_argument("--seed", type=int, default=8)
+    parser.add_argument(
+        "--figures", nargs="+", choices=FIGURES, default=FIGURES, metavar="FIGURE",
+        help=f"measure only these ({', '.join(FIGURES)}); all by default",
+    )  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep the benchmark databases")
     arguments = parser.parse_args(argv)
     if arguments.twin_groups is None:
@@ -107,7 +112,7 @@ def run_database(database, arguments):
         sys.executable, "-m", "bench.measure", "--database", database,
         "--users", str(arguments.users), "--twin-groups", str(arguments.twin_groups),
         "--repeat", str(arguments.repeat), "--scanning-repeat", str(arguments.scanning_repeat),
-        "--seed", str(arguments.seed), "--out", str(out),
+        "--seed", str(arguments.seed), "--out", str(out), "--figures", *arguments.figures,
     ]  # fmt: skip
     try:
         started = time.perf_counter()

@@ -109,16 +109,19 @@ def lookup_statements_only(contenders, inputs, repeat, rng, scanning_repeat, usi
     database's share of figure 1, without the ORM building the queries or the hasher."""
     connection = connections[using]
     counts = {name: [] for name in contenders}
+    stride = max(1, repeat // min(scanning_repeat, repeat))
+    last_sent = {}
 
     def statements(round_number):
         given = inputs(round_number)
-        sent = {}
         for name, call in contenders.items():
+            if name == "naive" and name in last_sent and round_number % stride:
+                continue  # not timed this round, and capturing it would read the whole table
             with CaptureQueriesContext(connection) as captured:
                 call(given[name])
-            sent[name] = [query["sql"] for query in captured.captured_queries]
-            counts[name].append(len(sent[name]))
-        return sent
+            last_sent[name] = [query["sql"] for query in captured.captured_queries]
+            counts[name].append(len(last_sent[name]))
+        return dict(last_sent)
 
     def runs(sent):
         with connection.cursor() as cursor:

@@ -1,13 +1,185 @@
-"""DRF serializers for accounts."""
+"""DRF serializers for accounts: the public view of a user, registration and the profile edit.
 
-from django.contrib.auth import get_user_model
+The rule for usernames and emails lives in :mod:`accounts.validators`; these serializers only
+compose it, so the API refuses exactly what the forms and the admin refuse, with the same codes.
+"""
+
+from contextlib import contextmanager
+
+from django.contrib.auth import get_user_model, password_validation
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
+from rest_framework.authtoken.models import Token
+from rest_framework.fields import get_error_detail
+
+from accounts.caseless import users_with_username
+from accounts.keys import CaselessConflict
+from accounts.validators import (
+    EMAIL_REQUIRED,
+    EMAIL_TAKEN,
+    USERNAME_TAKEN,
+    clean_new_email,
+    clean_new_username,
+)
+
+User = get_user_model()
+
+# Django itself bounded passwords at 4096 characters until its hashers stopped needing it
+# (CVE-2013-1443); nothing real is longer, and a bound keeps every request's work small.
+PASSWORD_MAX_LENGTH = 4096
+
+
+class StrictCharField(serializers.CharField):
+    """A CharField that accepts JSON strings only.
+
+    DRF's CharField turns numbers into strings (``{"username": 123}`` would sign up ``"123"``);
+    a client that sends a number, boolean, list or object for a text field has a bug we should
+    report, not guess around. NUL bytes and lone surrogates are refused by DRF's own validators.
+    """
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+def field_refusal(field, message, code, params=None):
+    """A 400 naming one field, with the message and code the validators use for the same rule."""
+    error = DjangoValidationError(message, code=code, params=params)
+    return serializers.ValidationError({field: get_error_detail(error)})
+
+
+@contextmanager
+def refusing_lost_races(username, exclude_pk=None):
+    """Saves inside a transaction; a save the database refuses because another account took the
+    name (or email) since validation becomes the 400 the validator would have given.
+
+    Two refusals are possible: our caseless key (:class:`~accounts.keys.CaselessConflict`, which
+    names the field), or, when two requests send the very same username at once, ``auth_user``'s
+    own unique index, which refuses first; the rule then tells whether the name is now taken.
+    """
+    try:
+        with transaction.atomic():
+            yield
+    except CaselessConflict as conflict:
+        if conflict.field == "email":
+            raise field_refusal("email", EMAIL_TAKEN, "email_taken") from conflict
+        raise username_taken(conflict.value) from conflict
+    except IntegrityError as error:
+        if username is not None:
+            twins = users_with_username(User._default_manager.exclude(pk=exclude_pk), username)
+            if twins.exists():
+                raise username_taken(username) from error
+        raise
+
+
+def username_taken(username):
+    """The 400 for a username another account has, in some case."""
+    return field_refusal(
+        "username", USERNAME_TAKEN, "username_taken", params={"username": username}
+    )
 
 
 class UserSerializer(serializers.ModelSerializer):
     """The public view of an account: id, username, email."""
 
+    # A plain string, not "format: email": a legacy account may still have a blank one.
+    email = serializers.CharField(read_only=True)
+
     class Meta:
-        model = get_user_model()
+        model = User
         fields = ["id", "username", "email"]
         read_only_fields = ["id", "username", "email"]
+
+
+class RegistrationSerializer(serializers.ModelSerializer):
+    """A sign-up: username, email and password in; the new account and its API token out.
+
+    The password is write-only and goes through ``AUTH_PASSWORD_VALIDATORS`` with the would-be
+    user's username and email, so the similarity check works. Every field's errors come back
+    together, so a person fixes the form once.
+    """
+
+    username = StrictCharField(help_text=_("Unique in any case: “Maria” and “maria” are one name."))
+    email = StrictCharField(
+        allow_blank=True, help_text=_("Required, and unique among accounts in any case.")
+    )
+    password = StrictCharField(
+        write_only=True,
+        trim_whitespace=False,
+        max_length=PASSWORD_MAX_LENGTH,
+        style={"input_type": "password"},
+        help_text=_("Checked by the site's password validators; never returned."),
+    )
+    token = serializers.CharField(
+        source="auth_token.key",
+        read_only=True,
+        help_text=_("The new account's API token: send it as “Authorization: Token <token>”."),
+    )
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "email", "password", "token"]
+        read_only_fields = ["id"]
+
+    def validate_username(self, username):
+        return clean_new_username(username)
+
+    def validate_email(self, email):
+        return clean_new_email(email)
+
+    def validate_password(self, password):
+        password_validation.validate_password(password, self.would_be_user())
+        return password
+
+    def would_be_user(self):
+        """An unsaved user with the submitted username and email, for the similarity check."""
+        submitted = {field: self.initial_data.get(field) for field in ("username", "email")}
+        return User(
+            **{field: value for field, value in submitted.items() if isinstance(value, str)}
+        )
+
+    def create(self, validated_data):
+        with refusing_lost_races(validated_data["username"]):
+            user = User.objects.create_user(**validated_data)
+            Token.objects.create(user=user)
+        return user
+
+
+class CurrentUserSerializer(serializers.ModelSerializer):
+    """The signed-in account's own username and email, editable under the same rule as sign-up.
+
+    An account may change the case of its own name (``maria`` to ``Maria``). An account that has
+    no email yet (a legacy one) must add one with its first change.
+    """
+
+    username = StrictCharField(
+        required=False, help_text=_("Unique in any case; your own name in another case is fine.")
+    )
+    email = StrictCharField(
+        required=False,
+        allow_blank=True,
+        help_text=_("Required, and unique among accounts in any case."),
+    )
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "email"]
+        read_only_fields = ["id"]
+
+    def validate_username(self, username):
+        return clean_new_username(username, exclude_pk=self.instance.pk)
+
+    def validate_email(self, email):
+        return clean_new_email(email, exclude_pk=self.instance.pk)
+
+    def validate(self, attrs):
+        if not attrs.get("email", self.instance.email):
+            raise field_refusal("email", EMAIL_REQUIRED, "email_required")
+        return attrs
+
+    def update(self, instance, validated_data):
+        with refusing_lost_races(validated_data.get("username"), exclude_pk=instance.pk):
+            return super().update(instance, validated_data)

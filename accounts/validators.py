@@ -32,11 +32,15 @@ USERNAME_CONFUSABLE = _(
 )
 USERNAME_RESERVED = _("This username is reserved. Please choose another.")
 EMAIL_REQUIRED = _("An email address is required.")
+EMAIL_TOO_LONG = _(
+    "Email addresses can have at most %(limit)d characters; this one has %(length)d."
+)
 EMAIL_TAKEN = _(
     "Another account already uses this email address (in some case). Log in to that account, or use another address."
 )
 
 USERNAME_MAX_LENGTH = get_user_model()._meta.get_field("username").max_length
+EMAIL_MAX_LENGTH = get_user_model()._meta.get_field("email").max_length
 
 
 def username_syntax_validator():
@@ -87,11 +91,16 @@ def validate_username_available(username, exclude_pk=None):
 
 
 def clean_new_username(username, exclude_pk=None):
-    """The NFKC form of a new or changed username, after every rule; raises all errors at once."""
+    """The NFKC form of a new or changed username, after every rule; raises all errors at once.
+
+    A name over the length limit is refused on that alone: the other rules would add nothing a
+    person needs, and the confusables check costs time in proportion to the length (a request
+    body can carry megabytes).
+    """
     username = normalize_username(username)
+    validate_username_length(username)
     errors = []
     for validator in (
-        validate_username_length,
         username_syntax_validator(),
         validate_username_not_confusable,
         validate_username_not_reserved,
@@ -110,6 +119,17 @@ def clean_new_username(username, exclude_pk=None):
     return username
 
 
+def validate_email_length(email):
+    """At most the model's 254 characters, counted after normalising: lowercasing the domain can
+    lengthen it (``İ`` becomes two characters), and the database refuses what does not fit."""
+    if len(email) > EMAIL_MAX_LENGTH:
+        raise ValidationError(
+            EMAIL_TOO_LONG,
+            code="email_too_long",
+            params={"limit": EMAIL_MAX_LENGTH, "length": len(email)},
+        )
+
+
 def validate_email_available(email, exclude_pk=None):
     """Refuses an email some other account already has, in any case."""
     owners = users_with_email(get_user_model()._default_manager.all(), email)
@@ -124,7 +144,8 @@ def clean_new_email(email, exclude_pk=None):
     email = (email or "").strip()
     if not email:
         raise ValidationError(EMAIL_REQUIRED, code="email_required")
-    validate_email(email)
     email = BaseUserManager.normalize_email(email)
+    validate_email_length(email)
+    validate_email(email)
     validate_email_available(email, exclude_pk)
     return email

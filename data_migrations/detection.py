@@ -145,6 +145,7 @@ class Survey:
         self._scan = None
         self._counts = None
         self._without_key = None
+        self._groups = {}
 
     # How many, and which, users have no key row.
 
@@ -206,6 +207,11 @@ class Survey:
         return UsernameCensus(self)
 
     def _conflicts(self, kind):
+        if kind not in self._groups:
+            self._groups[kind] = self._find_conflicts(kind)
+        return self._groups[kind]
+
+    def _find_conflicts(self, kind):
         key_of = username_key if kind == "username" else email_key
         column = f"{kind}_digest"
         scan = self.scan()

@@ -1,13 +1,18 @@
-"""Making the database refuse caseless twins: the pre-flight check and the index it builds.
+"""Making the database refuse caseless twins: the pre-flight checks and the indexes they build.
 
-Used by ``accounts/migrations/0003_enforce_caseless_usernames.py``.
+Used by ``accounts/migrations/0003_enforce_caseless_usernames.py`` (usernames, always) and
+``0004_enforce_caseless_emails.py`` (emails, when ``AUTHFOLD_UNIQUE_EMAIL_CONSTRAINT`` is on).
 """
 
 from django.core.management.base import CommandError
 from django.db import IntegrityError, migrations
+from django.db.migrations.operations.base import Operation
 from django.db.models import Count
 
 MAX_GROUPS_NAMED = 20
+
+
+EMAIL_INDEX_NAME = "accounts_caselesskey_email_digest_unique"
 
 
 class TwinsRemain(CommandError):
@@ -15,6 +20,10 @@ class TwinsRemain(CommandError):
 
     A ``CommandError``, so ``manage.py migrate`` prints the message instead of a traceback.
     """
+
+
+class SharedEmailsRemain(CommandError):
+    """Accounts still share an email (in some case), so the email index cannot be built."""
 
 
 def username_digest_twins(user_model, key_model, using, limit=MAX_GROUPS_NAMED):
@@ -97,3 +106,129 @@ class AddUniqueConstraintConcurrently(migrations.AddConstraint):
         schema_editor.execute(
             f"ALTER TABLE {table} ADD CONSTRAINT {name} UNIQUE USING INDEX {name}"
         )
+
+
+def shared_email_groups(user_model, key_model, using, limit=MAX_GROUPS_NAMED):
+    """Up to ``limit`` groups of users sharing an email key, as lists of (id, username, email)."""
+    keys = key_model._default_manager.using(using)
+    digests = list(
+        keys.filter(email_digest__isnull=False)
+        .values("email_digest")
+        .annotate(users=Count("user_id"))
+        .filter(users__gt=1)
+        .order_by("email_digest")
+        .values_list("email_digest", flat=True)[:limit]
+    )
+    return [
+        list(
+            user_model._default_manager.using(using)
+            .filter(caseless_key__email_digest=digest)
+            .order_by("pk")
+            .values_list("pk", "username", "email")
+        )
+        for digest in digests
+    ]
+
+
+def shared_emails_message(groups):
+    """What ``migrate`` prints when shared emails block the email index: who, and what to do."""
+    named = "; ".join(
+        ", ".join(f"{username!r} (id {pk}, {email!r})" for pk, username, email in group)
+        for group in groups
+    )
+    more = f" (the first {len(groups)} shown)" if len(groups) >= MAX_GROUPS_NAMED else ""
+    return (
+        f"Cannot make emails caselessly unique: {len(groups)} group(s) of accounts still share "
+        f"an email address in some case{more}: {named}. "
+        "List them all with `python manage.py conflict_audit`, give each account its own "
+        "address (or a blank one), then run `migrate` again; or set "
+        "AUTHFOLD_UNIQUE_EMAIL_CONSTRAINT = False to go on without the email constraint."
+    )
+
+
+def refuse_if_emails_shared(user_model, key_model, using):
+    """Raise :class:`SharedEmailsRemain` naming the accounts, if any share an email."""
+    groups = shared_email_groups(user_model, key_model, using)
+    if groups:
+        raise SharedEmailsRemain(shared_emails_message(groups))
+
+
+def index_exists(schema_editor, table, name):
+    """Whether ``table`` has an index or constraint called ``name``."""
+    connection = schema_editor.connection
+    with connection.cursor() as cursor:
+        return name in connection.introspection.get_constraints(cursor, table)
+
+
+def build_unique_index(schema_editor, table, column, name):
+    """A database-only unique index, without blocking writes on PostgreSQL; idempotent.
+
+    NULLs never collide in a unique index on SQLite, PostgreSQL or MariaDB/MySQL, so blank emails
+    (``email_digest`` NULL) stay allowed. On MariaDB/MySQL, InnoDB adds it online.
+    """
+    if index_exists(schema_editor, table, name):
+        return
+    quote = schema_editor.quote_name
+    concurrently = "CONCURRENTLY " if schema_editor.connection.vendor == "postgresql" else ""
+    try:
+        schema_editor.execute(
+            f"CREATE UNIQUE INDEX {concurrently}{quote(name)} ON {quote(table)} ({quote(column)})"
+        )
+    except IntegrityError:
+        drop_unique_index(schema_editor, table, name)  # PostgreSQL leaves an INVALID index
+        raise
+
+
+def drop_unique_index(schema_editor, table, name):
+    """Drop the index built by :func:`build_unique_index`, if it is there."""
+    if not index_exists(schema_editor, table, name):
+        return
+    quote = schema_editor.quote_name
+    vendor = schema_editor.connection.vendor
+    if vendor == "postgresql":
+        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {quote(name)}")
+    elif vendor == "mysql":
+        schema_editor.execute(f"DROP INDEX {quote(name)} ON {quote(table)}")
+    else:
+        schema_editor.execute(f"DROP INDEX IF EXISTS {quote(name)}")
+
+
+class EnforceCaselessEmails(Operation):
+    """Builds the unique index over ``email_digest`` when ``AUTHFOLD_UNIQUE_EMAIL_CONSTRAINT`` is on.
+
+    Database-only (Django's model state does not change either way), so the setting can differ
+    between projects without ``makemigrations`` noticing. With the setting off it does nothing;
+    turning it on later: ``migrate accounts 0003`` then ``migrate accounts`` (docs/ADOPTING.md).
+    Refuses, naming the accounts, while some share an email.
+    """
+
+    reduces_to_sql = False
+    reversible = True
+
+    def state_forwards(self, app_label, state):
+        pass
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        from accounts.conf import authfold_setting
+
+        if not authfold_setting("AUTHFOLD_UNIQUE_EMAIL_CONSTRAINT"):
+            return
+        key_model = to_state.apps.get_model(app_label, "CaselessKey")
+        user_model = key_model._meta.get_field("user").related_model
+        using = schema_editor.connection.alias
+        refuse_if_emails_shared(user_model, key_model, using)
+        try:
+            build_unique_index(
+                schema_editor, key_model._meta.db_table, "email_digest", EMAIL_INDEX_NAME
+            )
+        except IntegrityError as error:
+            # A shared email written between the check and the build.
+            groups = shared_email_groups(user_model, key_model, using)
+            raise SharedEmailsRemain(shared_emails_message(groups)) from error
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        key_model = from_state.apps.get_model(app_label, "CaselessKey")
+        drop_unique_index(schema_editor, key_model._meta.db_table, EMAIL_INDEX_NAME)
+
+    def describe(self):
+        return "Make emails caselessly unique (when AUTHFOLD_UNIQUE_EMAIL_CONSTRAINT is on)"

@@ -1,5 +1,7 @@
 """Backfilling :class:`~accounts.models.CaselessKey` rows for users that have none."""
 
+from django.db import IntegrityError, transaction
+
 from accounts.keys import key_fields
 
 BACKFILL_BATCH_SIZE = 5000
@@ -8,7 +10,8 @@ BACKFILL_BATCH_SIZE = 5000
 def backfill_caseless_keys(user_model, key_model, using, batch_size=BACKFILL_BATCH_SIZE):
     """Create the missing key rows, in primary-key order and batches; returns how many it made.
 
-    Users that already have a key are left alone, so it can run again at any time.
+    Users that already have a key are left alone, so it can run again at any time, and beside
+    live traffic: a key that a sign-up writes between our look and our insert wins.
     """
     users = user_model._default_manager.using(using)
     keys = key_model._default_manager.using(using)
@@ -32,5 +35,77 @@ def backfill_caseless_keys(user_model, key_model, using, batch_size=BACKFILL_BAT
             for pk, username, email in rows
             if pk not in have_key
         ]
-        keys.bulk_create(missing, batch_size=batch_size)
-        created += len(missing)
+        if not missing:
+            continue
+        keys.bulk_create(missing, batch_size=batch_size, ignore_conflicts=True)
+        # Count what is there now, not what we sent: a conflicting row was skipped.
+        in_batch = keys.filter(user_id__gte=rows[0][0], user_id__lte=last_pk).count()
+        created += in_batch - len(have_key)
+
+
+def refresh_stale_caseless_keys(user_model, key_model, using, batch_size=BACKFILL_BATCH_SIZE):
+    """Rewrite the key rows that no longer match their user; returns how many it rewrote.
+
+    A user renamed around ``Model.save()`` (``update()``, ``bulk_update``, raw SQL) keeps the key
+    of its old name, which would hide a twin from the enforcement migration's check. Reads every
+    user once, in primary-key batches; writes only the rows that differ. Once usernames are
+    unique (0003), a renamed twin's fresh key is refused: its stale key is then deleted, so the
+    user is keyless and ``conflict_audit`` (which scans keyless users) reports the twin.
+    """
+    users = user_model._default_manager.using(using)
+    keys = key_model._default_manager.using(using)
+    rewritten = 0
+    last_pk = None
+    while True:
+        batch = users.order_by("pk")
+        if last_pk is not None:
+            batch = batch.filter(pk__gt=last_pk)
+        rows = list(batch.values_list("pk", "username", "email")[:batch_size])
+        if not rows:
+            return rewritten
+        last_pk = rows[-1][0]
+        stored = {
+            user_id: (username_digest, email_digest)
+            for user_id, username_digest, email_digest in keys.filter(
+                user_id__gte=rows[0][0], user_id__lte=last_pk
+            ).values_list("user_id", "username_digest", "email_digest")
+        }
+        stale = []
+        for pk, username, email in rows:
+            fields = key_fields(username, email)
+            current = stored.get(pk)
+            if current is not None and current != (
+                fields["username_digest"],
+                fields["email_digest"],
+            ):
+                stale.append(key_model(user_id=pk, **fields))
+        rewritten += rewrite_keys(keys, stale, using, batch_size)
+
+
+def rewrite_keys(keys, fresh, using, batch_size):
+    """Store ``fresh`` key rows over the old ones; a refused row's old key is deleted instead."""
+    fields = ["username_digest", "email_digest"]
+    try:
+        with transaction.atomic(using=using):
+            keys.bulk_update(fresh, fields, batch_size=batch_size)
+        return len(fresh)
+    except IntegrityError:
+        pass
+    rewritten = 0
+    for key in fresh:
+        try:
+            with transaction.atomic(using=using):
+                keys.filter(user_id=key.user_id).update(
+                    username_digest=key.username_digest, email_digest=key.email_digest
+                )
+            rewritten += 1
+        except IntegrityError:
+            keys.filter(user_id=key.user_id).delete()
+    return rewritten
+
+
+def sync_caseless_keys(user_model, key_model, using, batch_size=BACKFILL_BATCH_SIZE):
+    """Give every user a key that matches it: backfill the missing, rewrite the stale."""
+    created = backfill_caseless_keys(user_model, key_model, using, batch_size)
+    rewritten = refresh_stale_caseless_keys(user_model, key_model, using, batch_size)
+    return created, rewritten

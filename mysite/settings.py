@@ -72,8 +72,18 @@ def database_from_environment():
     )
     engine = config["ENGINE"]
     if engine.endswith("sqlite3"):
-        # Concurrent writers wait for the lock instead of failing with "database is locked".
+        # Concurrent sign-ups queue for the write lock (up to 20 s) instead of failing with
+        # "database is locked": transactions take the lock at BEGIN, where the timeout applies.
+        # Django 5.1+ has the option; on 4.2 the engine accounts.sqlite3 does the same.
         config.setdefault("OPTIONS", {})["timeout"] = 20
+        if django.VERSION >= (5, 1):
+            config["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
+        else:
+            config["ENGINE"] = "accounts.sqlite3"
+        # The test database is a file too (shared-cache memory's table locks ignore the
+        # timeout), so the race tests see what a deployed SQLite does.
+        if ":memory:" not in str(config["NAME"]):
+            config["TEST"] = {"NAME": f"{config['NAME']}-test.sqlite3"}
     elif engine.endswith("mysql"):
         config.setdefault("OPTIONS", {}).update(
             {"charset": "utf8mb4", "init_command": "SET sql_mode='STRICT_TRANS_TABLES'"}
@@ -143,6 +153,16 @@ LOGGING = {
 AUTHFOLD_LOGIN_BY_EMAIL = True
 AUTHFOLD_RESERVED_USERNAMES = True
 
+# Issue 5 (web pages): accounts created without a password (social sign-up, create_user) can set
+# a first one through the password-reset pages.
+AUTHFOLD_FIRST_PASSWORD_BY_RESET = True
+
 # Issue 4 (log in with any case): the API login's throttle, per client address. 10 a minute lets a
 # person mistype a few times and caps a guesser at 14,400 tries a day per address.
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["login"] = "10/min"
+
+# Issue 5 (API): throttle rates for sign-up (per client address) and for profile changes (per
+# account), and an OpenAPI schema with separate request and response components (so generated
+# clients and schemathesis never send read-only fields), without the schema endpoint itself.
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].update({"register": "10/hour", "profile": "30/hour"})
+SPECTACULAR_SETTINGS.update({"COMPONENT_SPLIT_REQUEST": True, "SERVE_INCLUDE_SCHEMA": False})

@@ -204,3 +204,23 @@ def test_scan_is_quiet_on_standard_error_when_it_is_not_a_terminal(legacy_databa
     pipe = StringIO()
     call_command("conflict_audit", stdout=StringIO(), stderr=pipe)
     assert pipe.getvalue() == ""
+
+
+def test_migrate_prints_one_line_per_group_it_changed(legacy_database, capsys):
+    migrate_accounts(RESOLVED)
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert len(lines) == 6
+    assert "  Resolved 'bob': 'bob' (id" in lines[0] and "'BOB' (id" in lines[0]
+    assert lines[0].endswith("-> 'BOB_3'")
+
+
+def test_migrate_resolves_twins_inserted_after_the_key_table_was_filled(legacy_database):
+    migrate_accounts("0001_initial")
+    # Active, never logged in, joined first among those: right after maria in the order.
+    ids = insert_legacy_users([("mARIA", "late@example.com", True, None, LEGACY_USERS[0][4])])
+    migrate_accounts(RESOLVED)
+    assert User.objects.get(pk=ids["mARIA"]).username == "mARIA_2"
+    assert CaselessKey.objects.get(user_id=ids["mARIA"]).username_digest == username_digest(
+        "mARIA_2"
+    )
+    assert check_exit_status() == 0

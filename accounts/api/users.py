@@ -1,15 +1,99 @@
-"""API views for accounts: the current user."""
+"""API views for accounts: registration (``/api/users/``) and the current user (``/api/users/me/``)."""
 
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, permissions
 
-from accounts.serializers import UserSerializer
+from accounts.api.errors import (
+    CurrentUserErrorSerializer,
+    DetailErrorSerializer,
+    RegistrationErrorSerializer,
+)
+from accounts.api.throttling import ScopedRateThrottle, WriteScopedRateThrottle
+from accounts.serializers import CurrentUserSerializer, RegistrationSerializer, UserSerializer
+
+UNAUTHENTICATED = OpenApiResponse(
+    DetailErrorSerializer, description=_("No valid token (or session) came with the request.")
+)
+THROTTLED = OpenApiResponse(
+    DetailErrorSerializer,
+    description=_("Too many requests from this client; the Retry-After header says when to retry."),
+)
 
 
-class CurrentUserView(generics.RetrieveAPIView):
-    """``/api/users/me/``: the authenticated account."""
+@extend_schema_view(
+    post=extend_schema(
+        summary=_("Create an account"),
+        description=_(
+            "Sign up with a username, email and password; the answer carries the new account's "
+            "API token. Usernames and emails are unique in any case. Throttled per client address "
+            "(scope “register”)."
+        ),
+        responses={
+            201: RegistrationSerializer,
+            400: OpenApiResponse(
+                RegistrationErrorSerializer,
+                description=_("Some field was refused; nothing was created."),
+            ),
+            429: THROTTLED,
+        },
+    )
+)
+class RegistrationView(generics.CreateAPIView):
+    """``POST /api/users/``: sign up with a username, email and password; get an API token back.
 
-    serializer_class = UserSerializer
+    Anyone may call it: credentials sent along are ignored, so a stale token cannot block a sign-up.
+    Throttled per client address by the ``register`` scope.
+    """
+
+    serializer_class = RegistrationSerializer
+    authentication_classes = []
+    permission_classes = [permissions.AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "register"
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary=_("Show your account"),
+        description=_("The account the token (or session) belongs to."),
+        responses={200: UserSerializer, 401: UNAUTHENTICATED},
+    ),
+    patch=extend_schema(
+        summary=_("Change your username or email"),
+        description=_(
+            "Send only what changes. The same rule as sign-up applies; changing the case of your "
+            "own username is allowed. An account without an email must add one. Throttled per "
+            "account (scope “profile”)."
+        ),
+        responses={
+            200: UserSerializer,
+            400: OpenApiResponse(
+                CurrentUserErrorSerializer,
+                description=_("Some field was refused; nothing was changed."),
+            ),
+            401: UNAUTHENTICATED,
+            403: OpenApiResponse(
+                DetailErrorSerializer,
+                description=_("A session-authenticated request without its CSRF token."),
+            ),
+            429: THROTTLED,
+        },
+    ),
+)
+class CurrentUserView(generics.RetrieveUpdateAPIView):
+    """``/api/users/me/``: the authenticated account; PATCH changes its username or email.
+
+    Changes are throttled per account by the ``profile`` scope, since each refused name tells the
+    caller that an account has it; reading is not.
+    """
+
+    serializer_class = CurrentUserSerializer
     permission_classes = [permissions.IsAuthenticated]
+    throttle_classes = [WriteScopedRateThrottle]
+    throttle_scope = "profile"
+    # PUT would demand every field again for no gain; PATCH says what changes.
+    http_method_names = ["get", "patch", "head", "options"]
 
     def get_object(self):
         return self.request.user

@@ -21,6 +21,8 @@ def models(apps):
 
 def resolve(apps, schema_editor):
     result = resolve_username_conflicts(*models(apps), schema_editor.connection.alias)
+    if result.planned or result.skipped:
+        print()  # migrate has written "Applying ..." without ending the line
     for group in result.planned:
         print(f"  Resolved {group.summary()}")
     for rename, why in result.skipped:
@@ -29,6 +31,8 @@ def resolve(apps, schema_editor):
 
 def revert(apps, schema_editor):
     result = revert_resolution(*models(apps), schema_editor.connection.alias)
+    if result.restored or result.refused:
+        print()
     if result.restored:
         print(f"  Restored the old names of {len(result.restored)} renamed account(s)")
     for record, why in result.refused:

@@ -12,7 +12,7 @@ import sys
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections
 from tqdm import tqdm
 
 from accounts.caseless import caseless_keys_ready
@@ -255,9 +255,17 @@ class Command(BaseCommand):
             if not self.confirm(f"Rename {len(renames)} account(s) as shown? [y/N] "):
                 raise CommandError("Nothing changed.", returncode=2)
         result = apply_resolution(get_user_model(), CaselessKey, RenameRecord, renames, self.using)
-        # Twins that appear later come from writes that bypass Model.save(); give those a key.
-        backfill_caseless_keys(get_user_model(), CaselessKey, self.using)
         self.write_renames(planned, result.renamed, result.skipped)
+        # Twins that appear later come from writes that bypass Model.save(); give those a key.
+        try:
+            backfill_caseless_keys(get_user_model(), CaselessKey, self.using)
+        except IntegrityError as error:
+            # Only when a rename was skipped and the database already refuses twins (0003).
+            raise CommandError(
+                "Some accounts still share a username (see the skipped renames above), so they "
+                "cannot get a caseless key yet; run `conflict_audit --fix` again.",
+                returncode=2,
+            ) from error
         return self.survey()
 
     def confirm(self, question):

@@ -4,7 +4,7 @@ username, once. The message comes from two templates a project can override:
 (context: ``record``, a RenameRecord, and ``user``).
 """
 
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMessage
 from django.core.management.base import BaseCommand
 from django.db import DEFAULT_DB_ALIAS
 from django.template.loader import render_to_string
@@ -46,7 +46,6 @@ class Command(BaseCommand):
             .order_by("id")
         )
         sent, unreachable = 0, []
-        connection = None if dry_run else get_connection()
         for record in pending:
             user = record.user
             if email_key(user.email) is None:
@@ -61,9 +60,8 @@ class Command(BaseCommand):
                     f"{record.old_username!r} is now {record.new_username!r}"
                 )
             else:
-                message = renamed_message(record)
-                message.connection = connection
-                message.send()
+                # The project's default email backend (EMAIL_BACKEND, or MAILERS on Django 6.1+).
+                renamed_message(record).send()
                 # Marked one by one, so a failure half-way never makes a rerun email twice.
                 RenameRecord.objects.using(database).filter(pk=record.pk).update(
                     notified_at=timezone.now()

@@ -1,0 +1,41 @@
+"""The bodies of the API's error responses, as serializers, so the OpenAPI schema declares them.
+
+Validation errors are ``{field: [messages]}`` (HTTP 400); everything else (a body that is not
+JSON, missing credentials, throttling) is DRF's ``{"detail": message}``.
+"""
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+
+def messages(help_text):
+    return serializers.ListField(child=serializers.CharField(), required=False, help_text=help_text)
+
+
+class DetailErrorSerializer(serializers.Serializer):
+    """A refusal that is about the request as a whole (401, 403, 429, unreadable body)."""
+
+    detail = serializers.CharField(help_text=_("What went wrong, for a person to read."))
+
+
+class RegistrationErrorSerializer(serializers.Serializer):
+    """A refused sign-up: the messages for each field that needs fixing."""
+
+    username = messages(_("Why the username was refused (taken in any case, too long, ...)."))
+    email = messages(_("Why the email was refused (missing, invalid, taken in any case)."))
+    password = messages(_("Why the password was refused (too short, too common, ...)."))
+    non_field_errors = messages(_("Refusals of the body as a whole (not a JSON object)."))
+    detail = serializers.CharField(
+        required=False, help_text=_("The body could not be read (malformed JSON).")
+    )
+
+
+class CurrentUserErrorSerializer(serializers.Serializer):
+    """A refused profile edit: the messages for each field that needs fixing."""
+
+    username = messages(_("Why the new username was refused (taken in any case, too long, ...)."))
+    email = messages(_("Why the new email was refused (missing, invalid, taken in any case)."))
+    non_field_errors = messages(_("Refusals of the body as a whole (not a JSON object)."))
+    detail = serializers.CharField(
+        required=False, help_text=_("The body could not be read (malformed JSON).")
+    )

@@ -1,0 +1,188 @@
+"""The web forms that create or change an account: sign-up, profile, the admin's, password reset.
+
+They only compose the rule in :mod:`accounts.validators` (``clean_new_username``,
+``clean_new_email``); none compares usernames or emails itself. Django's ``UserCreationForm`` and
+``PasswordResetForm`` ask the database ``__iexact``, which disagrees with our definition of "the
+same" (``ß``, ``İ``, non-ASCII text on SQLite), so these forms build on the classes below them
+(``BaseUserCreationForm``, ``ModelForm``) and replace ``get_users``.
+"""
+
+from django import forms
+from django.contrib.auth import forms as auth_forms
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from accounts.caseless import users_with_email
+from accounts.conf import authfold_setting
+from accounts.validators import (
+    EMAIL_TAKEN,
+    USERNAME_TAKEN,
+    clean_new_email,
+    clean_new_username,
+)
+
+User = get_user_model()
+
+USERNAME_MAX_LENGTH = User._meta.get_field("username").max_length
+EMAIL_MAX_LENGTH = User._meta.get_field("email").max_length
+
+
+def username_field():
+    """The username input: no length validator of its own, so a long name is refused by
+    ``clean_new_username`` with its own code (``username_too_long``); the browser still caps it."""
+    return auth_forms.UsernameField(
+        label=_("Username"),
+        help_text=_(
+            "Letters, digits and @ . + - _ only. Case does not matter when you log in: "
+            "“Maria” and “maria” are the same account."
+        ),
+        widget=forms.TextInput(attrs={"maxlength": USERNAME_MAX_LENGTH, "required": True}),
+    )
+
+
+def email_field():
+    """The email input: optional to the form field, so a blank address reaches ``clean_new_email``
+    and is refused there with its own code (``email_required``); marked required for the browser."""
+    return forms.CharField(
+        label=_("Email address"),
+        required=False,
+        max_length=EMAIL_MAX_LENGTH,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "required": True}),
+    )
+
+
+class AccessibleFormMixin:
+    """Renders through ``accounts/form.html``: labels, help text and each field's error list tied
+    to its input with ``aria-describedby`` and ``aria-invalid`` on every supported Django version
+    (5.2 does it itself, 4.2 does not)."""
+
+    template_name = "accounts/form.html"
+
+    def get_context(self):
+        for name, field in self.fields.items():
+            bound = self[name]
+            if bound.is_hidden or not bound.auto_id:
+                continue
+            attrs = field.widget.attrs
+            described_by = [f"{bound.auto_id}_helptext"] if bound.help_text else []
+            if bound.errors:
+                described_by.append(f"{bound.auto_id}_error")
+                attrs["aria-invalid"] = "true"
+            else:
+                attrs.pop("aria-invalid", None)
+            if described_by:
+                attrs["aria-describedby"] = " ".join(described_by)
+            else:
+                attrs.pop("aria-describedby", None)
+        return super().get_context()
+
+
+class CaselessIdentityMixin:
+    """``clean_username`` and ``clean_email`` through the one rule, and the form error for a save
+    the database refused because another account took the name or address meanwhile."""
+
+    #: Set (by the admin) to the CaselessConflict of an earlier, refused save of the same data.
+    lost_race = None
+
+    def clean_username(self):
+        username = self.cleaned_data["username"]
+        if self.keeps_stored_value("username", username):
+            return username
+        return clean_new_username(username, exclude_pk=self.instance.pk)
+
+    def clean_email(self):
+        email = self.cleaned_data["email"]
+        if email and self.keeps_stored_value("email", email):
+            return email
+        return clean_new_email(email, exclude_pk=self.instance.pk)
+
+    def keeps_stored_value(self, field, value):
+        """Whether an existing account submits, unchanged, the value it already has.
+
+        The rule is for new and changed values: a legacy address shared with another account, or
+        a name reserved since (the site's own ``admin``), must not stop its owner from editing the
+        rest of the account. A blank email is never kept: every saved account gets an address.
+        (The model still checks a kept username's characters, as Django's own forms do.)
+        """
+        return self.instance.pk is not None and value == getattr(self.instance, field)
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if self.lost_race is not None:
+            self.add_conflict_error(self.lost_race)
+        return cleaned_data
+
+    def add_conflict_error(self, conflict):
+        """Report an ``accounts.keys.CaselessConflict`` on its field, as the check would have."""
+        if conflict.field == "email":
+            error = ValidationError(EMAIL_TAKEN, code="email_taken")
+        else:
+            error = ValidationError(
+                USERNAME_TAKEN, code="username_taken", params={"username": conflict.value}
+            )
+        self.add_error(conflict.field, error)
+
+
+class SignUpForm(AccessibleFormMixin, CaselessIdentityMixin, auth_forms.BaseUserCreationForm):
+    """A new account: username, email, and a password typed twice.
+
+    ``BaseUserCreationForm`` checks the password with ``validate_password`` against the unsaved
+    user (username and email already set on it), so the similarity validator sees them.
+    """
+
+    username = username_field()
+    email = email_field()
+
+    class Meta(auth_forms.BaseUserCreationForm.Meta):
+        model = User
+        fields = ("username", "email")
+
+
+class ProfileForm(AccessibleFormMixin, CaselessIdentityMixin, forms.ModelForm):
+    """The signed-in person's own account: username (a new case of their own name is fine),
+    email, first and last name."""
+
+    username = username_field()
+    email = email_field()
+
+    class Meta:
+        model = User
+        fields = ("username", "email", "first_name", "last_name")
+
+
+class UserAddForm(SignUpForm):
+    """The admin's "Add user" form: the sign-up form's fields and rules."""
+
+
+class UserChangeForm(CaselessIdentityMixin, auth_forms.UserChangeForm):
+    """The admin's "Change user" form: Django's, with username and email under the rule."""
+
+    username = username_field()
+    email = email_field()
+
+
+class PasswordResetForm(AccessibleFormMixin, auth_forms.PasswordResetForm):
+    """Finds the account by the caseless email key, never by the database's ``__iexact``.
+
+    With ``AUTHFOLD_FIRST_PASSWORD_BY_RESET`` on, active accounts without a usable password get
+    the link too, so they can set a first one. The mail goes to the address the account has, not
+    to what was typed (the fix for CVE-2019-19844 in Django's own form).
+    """
+
+    def get_users(self, email):
+        active_users = User._default_manager.filter(is_active=True)
+        first_password = authfold_setting("AUTHFOLD_FIRST_PASSWORD_BY_RESET")
+        return (
+            user
+            for user in users_with_email(active_users, email)
+            if first_password or user.has_usable_password()
+        )
+
+
+class SetPasswordForm(AccessibleFormMixin, auth_forms.SetPasswordForm):
+    """Django's form for the new password at the end of a reset, rendered accessibly."""
+
+
+class PasswordChangeForm(AccessibleFormMixin, auth_forms.PasswordChangeForm):
+    """Django's form to change one's password, rendered accessibly."""

@@ -1,0 +1,1 @@
+"""A database backend: Django's SQLite backend with every transaction begun ``IMMEDIATE``."""

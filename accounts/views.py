@@ -1,0 +1,120 @@
+"""The account pages: sign-up, profile, password change and the password-reset flow.
+
+Views stay thin: the forms carry the rule. What the views add is the one case a form cannot see,
+a save that loses a race (the check passed, then another account took the name before the insert):
+the database refuses it, and the page shows that as an error on the field, never a 500.
+"""
+
+from django.contrib import messages
+from django.contrib.auth import authenticate, get_user_model, login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.db import transaction
+from django.http import HttpResponseRedirect
+from django.shortcuts import redirect
+from django.urls import reverse_lazy
+from django.utils.translation import gettext_lazy as _
+from django.views.generic import CreateView, UpdateView
+
+from accounts.forms import (
+    PasswordChangeForm,
+    PasswordResetForm,
+    ProfileForm,
+    SetPasswordForm,
+    SignUpForm,
+)
+from accounts.keys import CaselessConflict
+
+
+class SaveOrReportConflictMixin:
+    """``form_valid`` that saves in one transaction and turns the database's refusal of a caseless
+    twin (``CaselessConflict``) into an error on the form's field."""
+
+    def form_valid(self, form):
+        try:
+            with transaction.atomic():
+                self.object = form.save()
+        except CaselessConflict as conflict:
+            form.add_conflict_error(conflict)
+            return self.form_invalid(form)
+        return self.after_save(form)
+
+    def after_save(self, form):
+        return HttpResponseRedirect(self.get_success_url())
+
+
+class SignUpView(SaveOrReportConflictMixin, CreateView):
+    """``/accounts/signup/``: creates the account and logs the new person in."""
+
+    form_class = SignUpForm
+    template_name = "accounts/signup.html"
+    success_url = reverse_lazy("profile")
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            return redirect("profile")
+        return super().dispatch(request, *args, **kwargs)
+
+    def after_save(self, form):
+        # authenticate() rather than login(user): it sets the backend, whichever the project uses.
+        user = authenticate(
+            self.request,
+            username=self.object.get_username(),
+            password=form.cleaned_data["password1"],
+        )
+        if user is None:
+            messages.success(self.request, _("Your account is ready. Please log in."))
+            return redirect("login")
+        login(self.request, user)
+        messages.success(self.request, _("Welcome, %(username)s!") % {"username": user})
+        return HttpResponseRedirect(self.get_success_url())
+
+
+class ProfileView(LoginRequiredMixin, SaveOrReportConflictMixin, UpdateView):
+    """``/accounts/profile/``: the signed-in person edits their username, email and name."""
+
+    form_class = ProfileForm
+    template_name = "accounts/profile.html"
+    success_url = reverse_lazy("profile")
+
+    def get_object(self, queryset=None):
+        # A fresh copy: a refused form fills its instance with the refused values, and the page
+        # header shows request.user, which must keep showing the name the account really has.
+        return get_user_model()._default_manager.get(pk=self.request.user.pk)
+
+    def after_save(self, form):
+        messages.success(self.request, _("Your profile is saved."))
+        return HttpResponseRedirect(self.get_success_url())
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """``/accounts/password/change/``: Django's view, our template."""
+
+    form_class = PasswordChangeForm
+    template_name = "accounts/password_change_form.html"
+
+
+class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
+    template_name = "accounts/password_change_done.html"
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """``/accounts/password/reset/``: finds the account by its email in any case (our form)."""
+
+    form_class = PasswordResetForm
+    template_name = "accounts/password_reset_form.html"
+    subject_template_name = "accounts/email/password_reset_subject.txt"
+    email_template_name = "accounts/email/password_reset_body.txt"
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "accounts/password_reset_done.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    form_class = SetPasswordForm
+    template_name = "accounts/password_reset_confirm.html"
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "accounts/password_reset_complete.html"

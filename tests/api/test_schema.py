@@ -1,0 +1,60 @@
+"""The OpenAPI schema (drf-spectacular) is valid and declares the refusals, not only successes."""
+
+import pytest
+from django.core.management import call_command
+
+
+def test_the_schema_validates_without_warnings(tmp_path):
+    call_command(
+        "spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml")
+    )
+    assert (tmp_path / "schema.yaml").read_text().startswith("openapi: 3.")
+
+
+@pytest.fixture
+def served_schema(api_client):
+    response = api_client.get("/api/schema/", {"format": "json"})
+    assert response.status_code == 200
+    return response.json()
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "statuses"),
+    [
+        ("/api/users/", "post", {"201", "400", "429"}),
+        ("/api/users/me/", "get", {"200", "401"}),
+        ("/api/users/me/", "patch", {"200", "400", "401", "403", "429"}),
+    ],
+)
+def test_the_schema_declares_each_operations_refusals(served_schema, path, method, statuses):
+    assert set(served_schema["paths"][path][method]["responses"]) == statuses
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "status", "fields"),
+    [
+        ("/api/users/", "post", "400", {"username", "email", "password", "non_field_errors"}),
+        ("/api/users/", "post", "429", {"detail"}),
+        ("/api/users/me/", "patch", "400", {"username", "email", "non_field_errors"}),
+        ("/api/users/me/", "get", "401", {"detail"}),
+    ],
+)
+def test_the_schema_describes_each_error_body(served_schema, path, method, status, fields):
+    content = served_schema["paths"][path][method]["responses"][status]["content"]
+    reference = content["application/json"]["schema"]["$ref"]
+    component = served_schema["components"]["schemas"][reference.rsplit("/", 1)[1]]
+    assert fields <= set(component["properties"])
+
+
+def test_the_registration_schema_never_returns_the_password(served_schema):
+    reference = served_schema["paths"]["/api/users/"]["post"]["responses"]["201"]["content"][
+        "application/json"
+    ]["schema"]["$ref"]
+    component = served_schema["components"]["schemas"][reference.rsplit("/", 1)[1]]
+    assert set(component["properties"]) == {"id", "username", "email", "token"}
+
+
+def test_the_interactive_docs_are_served(api_client):
+    response = api_client.get("/api/docs/")
+    assert response.status_code == 200
+    assert b"swagger-ui" in response.content

@@ -1,0 +1,109 @@
+"""Concurrent sign-ups of case variants of one name: the database lets exactly one through.
+
+Each thread has its own database connection (Django's connections are per thread), and all start
+together at a barrier, so the uniqueness checks in Python cannot serialise them: only the
+database's unique index decides.
+"""
+
+import threading
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import connections, transaction
+
+from accounts.keys import CaselessConflict
+from accounts.models import CaselessKey
+from accounts.validators import validate_username_available
+
+User = get_user_model()
+pytestmark = pytest.mark.django_db(transaction=True)
+
+VARIANTS = ["maria", "Maria", "MARIA", "mAria", "maRia", "marIa", "mariA", "ＭＡＲＩＡ"]
+
+
+def run_at_once(function, arguments):
+    """Call ``function(argument)`` in one thread per argument, all at once; the outcomes in order.
+
+    An outcome is the return value or the exception raised, so every failure is visible.
+    """
+    barrier = threading.Barrier(len(arguments))
+    outcomes = [None] * len(arguments)
+
+    def worker(index, argument):
+        try:
+            barrier.wait(timeout=30)
+            outcomes[index] = function(argument)
+        except Exception as error:  # noqa: BLE001 - every outcome is asserted on
+            outcomes[index] = error
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(target=worker, args=(index, argument))
+        for index, argument in enumerate(arguments)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return outcomes
+
+
+def create_in_autocommit(username):
+    return User.objects.create_user(username, f"{username}@example.org")
+
+
+def create_in_a_transaction(username):
+    with transaction.atomic():
+        return User.objects.create_user(username, f"{username}@example.org")
+
+
+def sign_up_as_a_view_does(username):
+    """Check, then insert, inside one transaction (ATOMIC_REQUESTS): reads before it writes."""
+    with transaction.atomic():
+        validate_username_available(username)
+        return User.objects.create_user(username, f"{username}@example.org")
+
+
+def assert_exactly_one_account(outcomes, refusals=(CaselessConflict,)):
+    created = [outcome for outcome in outcomes if isinstance(outcome, User)]
+    refused = [outcome for outcome in outcomes if isinstance(outcome, refusals)]
+    unexpected = [
+        f"{type(outcome).__name__}: {outcome}"
+        for outcome in outcomes
+        if not isinstance(outcome, (User, *refusals))
+    ]
+    assert unexpected == []
+    assert len(created) == 1, outcomes
+    assert all(
+        error.field == "username" for error in refused if isinstance(error, CaselessConflict)
+    )
+    assert list(User.objects.values_list("pk", flat=True)) == [created[0].pk]
+    assert list(CaselessKey.objects.values_list("user_id", flat=True)) == [created[0].pk]
+
+
+def test_concurrent_create_user_in_autocommit_makes_one_account():
+    assert_exactly_one_account(run_at_once(create_in_autocommit, VARIANTS))
+
+
+def test_concurrent_create_user_in_transactions_makes_one_account():
+    assert_exactly_one_account(run_at_once(create_in_a_transaction, VARIANTS))
+
+
+def test_concurrent_check_then_create_sign_ups_make_one_account_and_only_field_errors():
+    outcomes = run_at_once(sign_up_as_a_view_does, VARIANTS)
+    assert_exactly_one_account(outcomes, refusals=(CaselessConflict, ValidationError))
+
+
+def test_concurrent_sign_ups_of_different_names_all_succeed():
+    """The index refuses twins only: distinct names signing up together are never blocked."""
+    names = [f"person{n}" for n in range(len(VARIANTS))]
+    outcomes = run_at_once(sign_up_as_a_view_does, names)
+    assert all(isinstance(outcome, User) for outcome in outcomes), outcomes
+    assert CaselessKey.objects.count() == len(names)
+
+
+def test_concurrent_sign_ups_of_one_exact_spelling_make_one_account():
+    """A double-clicked submit: the user table's own index refuses, reported as a conflict too."""
+    assert_exactly_one_account(run_at_once(create_in_a_transaction, ["maria"] * len(VARIANTS)))

@@ -21,7 +21,7 @@ from django.test.utils import CaptureQueriesContext
 from accounts.models import CaselessKey
 from accounts.validators import validate_email_available, validate_username_available
 from backends import CaseInsensitiveModelBackend
-from bench.loading import BENCH_PASSWORD, random_case, username_for
+from bench.loading import BENCH_PASSWORD, NAMES, random_case, username_for
 from bench.naive import (
     IexactModelBackend,
     exact_email_available,
@@ -406,14 +406,16 @@ def registration(rng, repeat):
     urls = {"ours": reverse(REGISTRATION_URL_NAME), "seed": reverse("bench-seed-register")}
     counter = {"number": 2 * 10**8}
 
-    def inputs(_round):
+    def inputs(round_number):
+        # The same kind of name for both (one of the loader's names), an ASCII address (Django's
+        # EmailValidator refuses non-ASCII local parts), so every request creates an account.
         given = {}
         for name in urls:
             counter["number"] += 1
-            username = username_for(counter["number"])
+            username = f"{NAMES[round_number % len(NAMES)]}{counter['number']}"
             given[name] = {
                 "username": username,
-                "email": f"{username}@example.com",
+                "email": f"new.{counter['number']}@example.com",
                 "password": "a sturdy passphrase 8",
             }
         return given

@@ -49,9 +49,7 @@ if admin.site.is_registered(User):
 admin.site.register(User, UserAdmin)
 # --- end of Users ---------------------------------------------------------------------------------
 
-
-from django.contrib import admin  # noqa: E402
-
+# --- The rename log (issue 6): read-only -------------------------------------------------------
 from accounts.models import RenameRecord  # noqa: E402
 
 

@@ -8,13 +8,12 @@ from contextlib import contextmanager
 
 from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.fields import get_error_detail
 
-from accounts.caseless import users_with_username
 from accounts.keys import CaselessConflict
 from accounts.validators import (
     EMAIL_REQUIRED,
@@ -52,13 +51,13 @@ def field_refusal(field, message, code, params=None):
 
 
 @contextmanager
-def refusing_lost_races(username, exclude_pk=None):
+def refusing_lost_races(username):
     """Saves inside a transaction; a save the database refuses because another account took the
     name (or email) since validation becomes the 400 the validator would have given.
 
-    Two refusals are possible: our caseless key (:class:`~accounts.keys.CaselessConflict`, which
-    names the field), or, when two requests send the very same username at once, ``auth_user``'s
-    own unique index, which refuses first; the rule then tells whether the name is now taken.
+    :mod:`accounts.keys` reports every such refusal as a ``CaselessConflict``: by our caseless
+    key, by ``auth_user``'s own index (the very same name twice at once), or by InnoDB's deadlock
+    between such inserts.
     """
     try:
         with transaction.atomic():
@@ -66,13 +65,7 @@ def refusing_lost_races(username, exclude_pk=None):
     except CaselessConflict as conflict:
         if conflict.field == "email":
             raise field_refusal("email", EMAIL_TAKEN, "email_taken") from conflict
-        raise username_taken(conflict.value) from conflict
-    except IntegrityError as error:
-        if username is not None:
-            twins = users_with_username(User._default_manager.exclude(pk=exclude_pk), username)
-            if twins.exists():
-                raise username_taken(username) from error
-        raise
+        raise username_taken(conflict.value or username) from conflict
 
 
 def username_taken(username):
@@ -181,5 +174,5 @@ class CurrentUserSerializer(serializers.ModelSerializer):
         return attrs
 
     def update(self, instance, validated_data):
-        with refusing_lost_races(validated_data.get("username"), exclude_pk=instance.pk):
+        with refusing_lost_races(validated_data.get("username", instance.username)):
             return super().update(instance, validated_data)

@@ -6,6 +6,13 @@ from accounts.caseless import forget_caseless_keys_state
 
 
 @pytest.fixture(autouse=True)
+def fast_password_hasher(settings):
+    """Hash passwords with a fast hasher, as Django's own test suite does: PBKDF2's deliberate
+    slowness was most of the suite's time. Tests about hashing set their own hashers."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def fresh_caseless_keys_state():
     """Tests that migrate the accounts app backwards must not leave a stale "keys ready" answer."""
     forget_caseless_keys_state()

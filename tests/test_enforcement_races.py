@@ -9,12 +9,15 @@ import threading
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connections, transaction
+from rest_framework.test import APIClient
 
 from accounts.keys import CaselessConflict
 from accounts.models import CaselessKey
 from accounts.validators import validate_username_available
+from tests.factories import DEFAULT_PASSWORD
 
 User = get_user_model()
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -107,3 +110,47 @@ def test_concurrent_sign_ups_of_different_names_all_succeed():
 def test_concurrent_sign_ups_of_one_exact_spelling_make_one_account():
     """A double-clicked submit: the user table's own index refuses, reported as a conflict too."""
     assert_exactly_one_account(run_at_once(create_in_a_transaction, ["maria"] * len(VARIANTS)))
+
+
+def sign_up_through_the_api(number_and_username):
+    """``POST /api/users/`` as a client would; the status and the body (none for a 5xx)."""
+    number, username = number_and_username
+    client = APIClient()
+    client.raise_request_exception = False
+    body = {
+        "username": username,
+        "email": f"racer{number}@example.org",
+        "password": DEFAULT_PASSWORD,
+    }
+    response = client.post("/api/users/", body, format="json")
+    return response.status_code, response.json() if response.status_code < 500 else None
+
+
+def assert_one_201_and_400s_on_username(answers):
+    statuses = sorted(status for status, _ in answers)
+    assert statuses == [201] + [400] * (len(answers) - 1), answers
+    assert all(set(body) == {"username"} for status, body in answers if status == 400), answers
+    assert User.objects.count() == 1
+    assert CaselessKey.objects.count() == 1
+
+
+@pytest.fixture
+def no_sign_ups_counted():
+    """The sign-up throttle counts in the cache: start and leave with nothing counted."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def test_concurrent_api_sign_ups_of_case_variants_give_one_201_and_400s_on_username(
+    no_sign_ups_counted,
+):
+    answers = run_at_once(sign_up_through_the_api, list(enumerate(VARIANTS)))
+    assert_one_201_and_400s_on_username(answers)
+
+
+def test_concurrent_api_sign_ups_of_one_spelling_give_one_201_and_400s_on_username(
+    no_sign_ups_counted,
+):
+    answers = run_at_once(sign_up_through_the_api, list(enumerate(["Straße"] * len(VARIANTS))))
+    assert_one_201_and_400s_on_username(answers)

@@ -6,7 +6,7 @@ from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 
-from accounts.caseless import users_with_email, users_with_username
+from accounts.caseless import same_username, users_with_email, users_with_username
 from accounts.conf import authfold_setting
 
 logger = logging.getLogger("authfold.login")
@@ -51,12 +51,18 @@ class CaseInsensitiveModelBackend(ModelBackend):
         Reads go where the database routers send reads of the user model (``db_for_read``).
         """
         users = UserModel._default_manager.all()
-        matches = list(users_with_username(users, login)[:MAX_TWINS_CONSIDERED])
-        exact = [user for user in matches if user.username == login]
-        if not exact:
-            # A user written around Model.save() (bulk_create, raw SQL) has no key yet; its exact
-            # name still finds it, and an exact-case owner wins over caseless twins.
-            exact = [user for user in users.filter(username=login) if user.username == login]
+        # One statement, two index lookups: the caseless key, and the exact name, which finds a
+        # user written around Model.save() (bulk_create, raw SQL) that has no key yet and lets an
+        # exact-case owner win over legacy twins.
+        rows = list(
+            users_with_username(users, login).union(users.filter(username=login))[
+                :MAX_TWINS_CONSIDERED
+            ]
+        )
+        # Decided here, not by the database: a case- or accent-insensitive MariaDB collation
+        # widens `username=`, and a stale key (a rename through update()) names someone else.
+        exact = [user for user in rows if user.username == login]
+        matches = [user for user in rows if same_username(user.username, login)]
         if exact:
             return exact[0]
         if len(matches) == 1:

@@ -75,5 +75,10 @@ def postgresql_scans(lines):
 
 
 def mysql_scans(rows):
-    # Access type ALL is a full table scan, "index" a full index scan; both read every row.
-    return frozenset(row["table"] for row in rows if row.get("type") in {"ALL", "index"})
+    # Access type ALL is a full table scan, "index" a full index scan; both read every row. A
+    # "<union1,2>" or "<derived2>" row reads the temporary result of the parts above it, no table.
+    return frozenset(
+        row["table"]
+        for row in rows
+        if row.get("type") in {"ALL", "index"} and not str(row["table"]).startswith("<")
+    )

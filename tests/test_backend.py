@@ -189,10 +189,11 @@ def test_get_user_is_model_backends():
 
 
 @pytest.mark.django_db
-def test_exact_case_login_runs_only_the_key_lookup(django_assert_num_queries):
+@pytest.mark.parametrize("typed", ["Maria", "MARIA", "ＭＡＲＩＡ"])
+def test_login_in_any_case_sends_one_statement(django_assert_num_queries, typed):
     user = UserFactory(username="Maria")
     with django_assert_num_queries(1):
-        assert login("Maria") == user
+        assert login(typed) == user
 
 
 # Keyless users (written around Model.save())

@@ -3,6 +3,7 @@
 from django.db import IntegrityError, transaction
 
 from accounts.keys import key_fields
+from data_migrations.detection import pages
 
 BACKFILL_BATCH_SIZE = 5000
 
@@ -16,17 +17,10 @@ def backfill_caseless_keys(user_model, key_model, using, batch_size=BACKFILL_BAT
     users = user_model._default_manager.using(using)
     keys = key_model._default_manager.using(using)
     created = 0
-    last_pk = None
-    while True:
-        batch = users.order_by("pk")
-        if last_pk is not None:
-            batch = batch.filter(pk__gt=last_pk)
-        rows = list(batch.values_list("pk", "username", "email")[:batch_size])
-        if not rows:
-            return created
-        last_pk = rows[-1][0]
+    for rows in pages(users, ("pk", "username", "email"), batch_size):
+        first_pk, last_pk = rows[0][0], rows[-1][0]
         have_key = set(
-            keys.filter(user_id__gte=rows[0][0], user_id__lte=last_pk).values_list(
+            keys.filter(user_id__gte=first_pk, user_id__lte=last_pk).values_list(
                 "user_id", flat=True
             )
         )
@@ -39,8 +33,9 @@ def backfill_caseless_keys(user_model, key_model, using, batch_size=BACKFILL_BAT
             continue
         keys.bulk_create(missing, batch_size=batch_size, ignore_conflicts=True)
         # Count what is there now, not what we sent: a conflicting row was skipped.
-        in_batch = keys.filter(user_id__gte=rows[0][0], user_id__lte=last_pk).count()
+        in_batch = keys.filter(user_id__gte=first_pk, user_id__lte=last_pk).count()
         created += in_batch - len(have_key)
+    return created
 
 
 def refresh_stale_caseless_keys(user_model, key_model, using, batch_size=BACKFILL_BATCH_SIZE):
@@ -55,19 +50,11 @@ def refresh_stale_caseless_keys(user_model, key_model, using, batch_size=BACKFIL
     users = user_model._default_manager.using(using)
     keys = key_model._default_manager.using(using)
     rewritten = 0
-    last_pk = None
-    while True:
-        batch = users.order_by("pk")
-        if last_pk is not None:
-            batch = batch.filter(pk__gt=last_pk)
-        rows = list(batch.values_list("pk", "username", "email")[:batch_size])
-        if not rows:
-            return rewritten
-        last_pk = rows[-1][0]
+    for rows in pages(users, ("pk", "username", "email"), batch_size):
         stored = {
             user_id: (username_digest, email_digest)
             for user_id, username_digest, email_digest in keys.filter(
-                user_id__gte=rows[0][0], user_id__lte=last_pk
+                user_id__gte=rows[0][0], user_id__lte=rows[-1][0]
             ).values_list("user_id", "username_digest", "email_digest")
         }
         stale = []
@@ -80,6 +67,7 @@ def refresh_stale_caseless_keys(user_model, key_model, using, batch_size=BACKFIL
             ):
                 stale.append(key_model(user_id=pk, **fields))
         rewritten += rewrite_keys(keys, stale, using, batch_size)
+    return rewritten
 
 
 def rewrite_keys(keys, fresh, using, batch_size):

@@ -54,11 +54,9 @@ class CaseInsensitiveModelBackend(ModelBackend):
         # One statement, two index lookups: the caseless key, and the exact name, which finds a
         # user written around Model.save() (bulk_create, raw SQL) that has no key yet and lets an
         # exact-case owner win over legacy twins.
-        rows = list(
-            users_with_username(users, login).union(users.filter(username=login))[
-                :MAX_TWINS_CONSIDERED
-            ]
-        )
+        # UNION ALL: no sort to remove the duplicate a user matching both ways makes; done here.
+        both = users_with_username(users, login).union(users.filter(username=login), all=True)
+        rows = list({user.pk: user for user in both[:MAX_TWINS_CONSIDERED]}.values())
         # Decided here, not by the database: a case- or accent-insensitive MariaDB collation
         # widens `username=`, and a stale key (a rename through update()) names someone else.
         exact = [user for user in rows if user.username == login]

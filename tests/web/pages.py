@@ -8,6 +8,21 @@ from tests.factories import UserFactory
 STRONG_PASSWORD = "violet kettle orbit 42"
 
 
+def new_account_data(**changes):
+    """The POST data of a valid new account (sign-up or the admin's add form), with ``changes``;
+    a changed ``password1`` is repeated in ``password2`` unless that is given too."""
+    data = {
+        "username": "maria",
+        "email": "maria@example.com",
+        "password1": STRONG_PASSWORD,
+        "password2": STRONG_PASSWORD,
+    }
+    data.update(changes)
+    if "password1" in changes and "password2" not in changes:
+        data["password2"] = changes["password1"]
+    return data
+
+
 def error_codes(response, field):
     """The codes of the errors the page's form shows on ``field``."""
     form = response.context["form"] if "form" in response.context else None

@@ -9,24 +9,11 @@ from django.urls import reverse
 
 from accounts.forms import SignUpForm
 from tests.factories import UserFactory
-from tests.web.pages import STRONG_PASSWORD, error_codes, take_after_check
+from tests.web.pages import STRONG_PASSWORD, error_codes, new_account_data, take_after_check
 
 pytestmark = pytest.mark.django_db
 
 User = get_user_model()
-
-
-def signup_data(**changes):
-    data = {
-        "username": "maria",
-        "email": "maria@example.com",
-        "password1": STRONG_PASSWORD,
-        "password2": STRONG_PASSWORD,
-    }
-    data.update(changes)
-    if "password1" in changes and "password2" not in changes:
-        data["password2"] = changes["password1"]
-    return data
 
 
 # (existing account, what is typed, the field refused, the code)
@@ -87,14 +74,14 @@ def test_signup_refuses_and_names_the_field(client, existing, typed, field, code
     if existing:
         UserFactory(**existing)
     accounts_before = User.objects.count()
-    response = client.post(reverse("signup"), signup_data(**typed))
+    response = client.post(reverse("signup"), new_account_data(**typed))
     assert response.status_code == 200
     assert code in error_codes(response, field)
     assert User.objects.count() == accounts_before
 
 
 def test_signup_creates_the_account_and_logs_in(client):
-    response = client.post(reverse("signup"), signup_data(email="maria@EXAMPLE.com"))
+    response = client.post(reverse("signup"), new_account_data(email="maria@EXAMPLE.com"))
     assert response.status_code == 302
     assert response.url == reverse("profile")
     user = User.objects.get()
@@ -104,18 +91,18 @@ def test_signup_creates_the_account_and_logs_in(client):
 
 
 def test_signup_stores_the_username_nfkc_normalised(client):
-    client.post(reverse("signup"), signup_data(username="ｍａｒｉａ"))
+    client.post(reverse("signup"), new_account_data(username="ｍａｒｉａ"))
     assert User.objects.get().username == "maria"
 
 
 def test_signup_accepts_a_single_script_non_latin_username(client):
-    client.post(reverse("signup"), signup_data(username="Джон"))
+    client.post(reverse("signup"), new_account_data(username="Джон"))
     assert User.objects.get().username == "Джон"
 
 
 def test_signup_that_loses_the_race_for_a_username_shows_a_field_error(client, monkeypatch):
     take_after_check(monkeypatch, SignUpForm, username="Maria", email="other@example.com")
-    response = client.post(reverse("signup"), signup_data(username="maria"))
+    response = client.post(reverse("signup"), new_account_data(username="maria"))
     assert response.status_code == 200
     assert error_codes(response, "username") == {"username_taken"}
     assert list(User.objects.values_list("username", flat=True)) == ["Maria"]
@@ -144,7 +131,7 @@ def test_signup_that_loses_the_race_for_an_email_shows_a_field_error(
     client, monkeypatch, email_constraint_on
 ):
     take_after_check(monkeypatch, SignUpForm, username="john", email="MARIA@example.com")
-    response = client.post(reverse("signup"), signup_data(email="maria@example.com"))
+    response = client.post(reverse("signup"), new_account_data(email="maria@example.com"))
     assert response.status_code == 200
     assert error_codes(response, "email") == {"email_taken"}
     assert list(User.objects.values_list("username", flat=True)) == ["john"]

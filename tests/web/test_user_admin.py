@@ -9,24 +9,11 @@ from django.urls import reverse
 from accounts.admin import UserAdmin
 from accounts.forms import UserAddForm, UserChangeForm
 from tests.factories import UserFactory
-from tests.web.pages import STRONG_PASSWORD, error_codes, take_after_check
+from tests.web.pages import STRONG_PASSWORD, error_codes, new_account_data, take_after_check
 
 pytestmark = pytest.mark.django_db
 
 User = get_user_model()
-
-
-def add_data(**changes):
-    data = {
-        "username": "maria",
-        "email": "maria@example.com",
-        "password1": STRONG_PASSWORD,
-        "password2": STRONG_PASSWORD,
-    }
-    data.update(changes)
-    if "password1" in changes and "password2" not in changes:
-        data["password2"] = changes["password1"]
-    return data
 
 
 def change_data(user, **changes):
@@ -78,7 +65,7 @@ def test_admin_add_user_refuses_and_names_the_field(admin_client, existing, type
     if existing:
         UserFactory(**existing)
     accounts_before = User.objects.count()
-    response = admin_client.post(reverse("admin:auth_user_add"), add_data(**typed))
+    response = admin_client.post(reverse("admin:auth_user_add"), new_account_data(**typed))
     assert response.status_code == 200
     assert code in error_codes(response, field)
     assert User.objects.count() == accounts_before
@@ -86,7 +73,7 @@ def test_admin_add_user_refuses_and_names_the_field(admin_client, existing, type
 
 def test_admin_add_user_creates_the_account_with_email_and_password(admin_client):
     response = admin_client.post(
-        reverse("admin:auth_user_add"), add_data(email="maria@EXAMPLE.com")
+        reverse("admin:auth_user_add"), new_account_data(email="maria@EXAMPLE.com")
     )
     assert response.status_code == 302
     user = User.objects.get(username="maria")
@@ -135,7 +122,7 @@ def test_admin_change_user_may_change_the_case_of_the_same_username(admin_client
 
 def test_admin_add_user_that_loses_the_race_shows_a_field_error(admin_client, monkeypatch):
     take_after_check(monkeypatch, UserAddForm, username="MARIA", email="other@example.com")
-    response = admin_client.post(reverse("admin:auth_user_add"), add_data())
+    response = admin_client.post(reverse("admin:auth_user_add"), new_account_data())
     assert response.status_code == 200
     assert error_codes(response, "username") == {"username_taken"}
     assert not User.objects.filter(username="maria").exists()

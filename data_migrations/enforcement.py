@@ -26,26 +26,34 @@ class SharedEmailsRemain(CommandError):
     """Accounts still share an email (in some case), so the email index cannot be built."""
 
 
-def username_digest_twins(user_model, key_model, using, limit=MAX_GROUPS_NAMED):
-    """Up to ``limit`` groups of users whose username keys are equal, as lists of (id, username)."""
-    keys = key_model._default_manager.using(using)
+def groups_sharing_digest(user_model, key_model, using, digest_field, columns, limit):
+    """Up to ``limit`` groups of users whose ``digest_field`` is equal (blank digests never are),
+    each a list of ``columns`` tuples in id order."""
     digests = list(
-        keys.values("username_digest")
+        key_model._default_manager.using(using)
+        .filter(**{f"{digest_field}__isnull": False})
+        .values(digest_field)
         .annotate(users=Count("user_id"))
         .filter(users__gt=1)
-        .order_by("username_digest")
-        .values_list("username_digest", flat=True)[:limit]
+        .order_by(digest_field)
+        .values_list(digest_field, flat=True)[:limit]
     )
-    groups = []
-    for digest in digests:
-        members = (
-            user_model._default_manager.using(using)
-            .filter(caseless_key__username_digest=digest)
+    users = user_model._default_manager.using(using)
+    return [
+        list(
+            users.filter(**{f"caseless_key__{digest_field}": digest})
             .order_by("pk")
-            .values_list("pk", "username")
+            .values_list(*columns)
         )
-        groups.append(list(members))
-    return groups
+        for digest in digests
+    ]
+
+
+def username_digest_twins(user_model, key_model, using, limit=MAX_GROUPS_NAMED):
+    """Up to ``limit`` groups of users whose username keys are equal, as lists of (id, username)."""
+    return groups_sharing_digest(
+        user_model, key_model, using, "username_digest", ("pk", "username"), limit
+    )
 
 
 def twins_message(groups):
@@ -110,24 +118,9 @@ class AddUniqueConstraintConcurrently(migrations.AddConstraint):
 
 def shared_email_groups(user_model, key_model, using, limit=MAX_GROUPS_NAMED):
     """Up to ``limit`` groups of users sharing an email key, as lists of (id, username, email)."""
-    keys = key_model._default_manager.using(using)
-    digests = list(
-        keys.filter(email_digest__isnull=False)
-        .values("email_digest")
-        .annotate(users=Count("user_id"))
-        .filter(users__gt=1)
-        .order_by("email_digest")
-        .values_list("email_digest", flat=True)[:limit]
+    return groups_sharing_digest(
+        user_model, key_model, using, "email_digest", ("pk", "username", "email"), limit
     )
-    return [
-        list(
-            user_model._default_manager.using(using)
-            .filter(caseless_key__email_digest=digest)
-            .order_by("pk")
-            .values_list("pk", "username", "email")
-        )
-        for digest in digests
-    ]
 
 
 def shared_emails_message(groups):

@@ -5,8 +5,8 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from accounts.forms import UserAddForm, UserChangeForm
-from accounts.keys import CaselessConflict
+from authfold.accounts.forms import UserAddForm, UserChangeForm
+from authfold.accounts.keys import CaselessConflict
 
 
 class UserAdmin(DjangoUserAdmin):
@@ -50,7 +50,7 @@ admin.site.register(User, UserAdmin)
 # --- end of Users ---------------------------------------------------------------------------------
 
 # --- The rename log (issue 6): read-only -------------------------------------------------------
-from accounts.models import RenameRecord  # noqa: E402
+from authfold.accounts.models import RenameRecord  # noqa: E402
 
 
 @admin.register(RenameRecord)

@@ -4,12 +4,13 @@ from django.apps import AppConfig
 
 
 class AccountsConfig(AppConfig):
-    name = "accounts"
-    label = "accounts"
-    verbose_name = "Accounts (django-authfold)"
+    name = "authfold.accounts"
+    # Not "accounts": that is the most common app label in host projects.
+    label = "authfold"
+    verbose_name = "django-authfold"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from accounts import keys
+        from authfold.accounts import keys
 
         keys.connect_receivers()

@@ -7,7 +7,7 @@ UsernameCaseMapped profile). So ``Straße`` = ``STRASSE``, ``ＭＡＲＩＡ`` =
 
 No database folds text this way (SQLite folds ASCII only, PostgreSQL folds per locale and never
 maps ``ß`` to ``ss``, MariaDB collations also fold accents), so the key is computed here, in
-Python, and stored as a digest in :class:`accounts.models.CaselessKey`, whose index every lookup
+Python, and stored as a digest in :class:`authfold.accounts.models.CaselessKey`, whose index every lookup
 uses. Everything that compares usernames or emails (backend, forms, serializers, audit,
 migration, index) calls this module; if two places compare usernames, one of them is a bug.
 """
@@ -111,7 +111,7 @@ def caseless_keys_ready(using):
     """Whether the key table exists on database ``using`` (remembered once it does)."""
     if using in _ready_aliases:
         return True
-    from accounts.models import CaselessKey
+    from authfold.accounts.models import CaselessKey
 
     if CaselessKey._meta.db_table in connections[using].introspection.table_names():
         _ready_aliases.add(using)

@@ -7,13 +7,13 @@ DEFAULTS = {
     "AUTHFOLD_LOGIN_BY_EMAIL": False,
     # Allow ASCII letters only in new usernames (Django's ASCIIUsernameValidator); else Unicode.
     "AUTHFOLD_ASCII_USERNAMES": False,
-    # True for the built-in list (accounts.reserved_names), or a list of names; off by default.
+    # True for the built-in list (authfold.accounts.reserved_names), or a list of names; off by default.
     "AUTHFOLD_RESERVED_USERNAMES": False,
     # Let the password-reset form reach active accounts without a usable password (social sign-up,
     # create_user without one), so they can set a first password; off, as in Django, by default.
     "AUTHFOLD_FIRST_PASSWORD_BY_RESET": False,
     # Who keeps a name shared by twins, and what the others become (dotted path to a class).
-    "AUTHFOLD_RESOLUTION_POLICY": "data_migrations.planning.ActiveThenRecentLoginPolicy",
+    "AUTHFOLD_RESOLUTION_POLICY": "authfold.data_migrations.planning.ActiveThenRecentLoginPolicy",
     # Between a renamed twin's old name and its number: "maria" becomes "maria_1".
     "AUTHFOLD_RENAME_SEPARATOR": "_",
     # Have migration 0004 make the database refuse a second account with the same email, any case.

@@ -1,6 +1,6 @@
 """The web forms that create or change an account: sign-up, profile, the admin's, password reset.
 
-They only compose the rule in :mod:`accounts.validators` (``clean_new_username``,
+They only compose the rule in :mod:`authfold.accounts.validators` (``clean_new_username``,
 ``clean_new_email``); none compares usernames or emails itself. Django's ``UserCreationForm`` and
 ``PasswordResetForm`` ask the database ``__iexact``, which disagrees with our definition of "the
 same" (``ß``, ``İ``, non-ASCII text on SQLite), so these forms build on the classes below them
@@ -13,9 +13,9 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from accounts.caseless import users_with_email
-from accounts.conf import authfold_setting
-from accounts.validators import (
+from authfold.accounts.caseless import users_with_email
+from authfold.accounts.conf import authfold_setting
+from authfold.accounts.validators import (
     EMAIL_TAKEN,
     USERNAME_TAKEN,
     clean_new_email,
@@ -57,7 +57,7 @@ class AccessibleFormMixin:
     to its input with ``aria-describedby`` and ``aria-invalid`` on every supported Django version
     (5.2 does it itself, 4.2 does not)."""
 
-    template_name = "accounts/form.html"
+    template_name = "authfold/form.html"
 
     def get_context(self):
         for name, field in self.fields.items():
@@ -114,7 +114,7 @@ class CaselessIdentityMixin:
         return cleaned_data
 
     def add_conflict_error(self, conflict):
-        """Report an ``accounts.keys.CaselessConflict`` on its field, as the check would have."""
+        """Report an ``authfold.accounts.keys.CaselessConflict`` on its field, as the check would have."""
         if conflict.field == "email":
             error = ValidationError(EMAIL_TAKEN, code="email_taken")
         else:

@@ -1,4 +1,4 @@
-"""Keeps every user's :class:`~accounts.models.CaselessKey` in step with the user, on each save.
+"""Keeps every user's :class:`~authfold.accounts.models.CaselessKey` in step with the user, on each save.
 
 The receivers see every write that goes through ``Model.save()`` (forms, serializers, the admin,
 ``create_user``, other apps' code, ``loaddata``). For an existing user the key is written *before*
@@ -6,7 +6,7 @@ the row, so a refusal stops the user's own update; for a new user it is written 
 INSERT (the key points at the row), and a refused twin is deleted again.
 
 Writes that bypass ``save()`` (``bulk_create``, ``update()``, ``bulk_update``, raw SQL) leave a
-user without a key or with a stale one; ``data_migrations.keys.sync_caseless_keys`` repairs them
+user without a key or with a stale one; ``authfold.data_migrations.keys.sync_caseless_keys`` repairs them
 (migration 0003 runs it, ``conflict_audit --fix`` backfills). docs/ADOPTING.md lists every path.
 """
 
@@ -17,7 +17,7 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.db.backends.signals import connection_created
 from django.db.models.signals import post_save, pre_save
 
-from accounts.caseless import caseless_keys_ready, email_digest, username_digest
+from authfold.accounts.caseless import caseless_keys_ready, email_digest, username_digest
 
 
 class CaselessConflict(IntegrityError):
@@ -43,8 +43,8 @@ def refused_field(error):
     """The user field whose caseless key a database refusal is about, or ``None`` for another one.
 
     Every database names the refused column or its constraint, and both contain the column name
-    (SQLite: ``UNIQUE constraint failed: accounts_caselesskey.username_digest``; PostgreSQL and
-    MariaDB: the constraint ``accounts_caselesskey_username_digest_unique``).
+    (SQLite: ``UNIQUE constraint failed: authfold_caselesskey.username_digest``; PostgreSQL and
+    MariaDB: the constraint ``authfold_caselesskey_username_digest_unique``).
     """
     message = str(error)
     if "email_digest" in message:
@@ -109,7 +109,7 @@ def update_key_before_save(sender, instance, raw, using, update_fields, **kwargs
         return
     if instance._state.adding and not row_exists(sender, instance, using):
         return  # an INSERT with a chosen primary key: the key follows in post_save
-    from accounts.models import CaselessKey
+    from authfold.accounts.models import CaselessKey
 
     write_key(CaselessKey, instance.pk, instance.username, instance.email, using)
 
@@ -124,7 +124,7 @@ def write_key_after_save(sender, instance, created, raw, using, **kwargs):
     """
     if not (created or raw) or not caseless_keys_ready(using):
         return
-    from accounts.models import CaselessKey
+    from authfold.accounts.models import CaselessKey
 
     try:
         write_key(

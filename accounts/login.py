@@ -3,7 +3,7 @@
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
-from accounts.conf import authfold_setting
+from authfold.accounts.conf import authfold_setting
 
 INVALID_LOGIN = _(
     "Please enter a correct username and password. Usernames ignore case; passwords do not."

@@ -8,7 +8,7 @@ from django.db import models
 
 
 class CaselessKey(models.Model):
-    """One user's username and email keys (see :mod:`accounts.caseless`), as indexed digests.
+    """One user's username and email keys (see :mod:`authfold.accounts.caseless`), as indexed digests.
 
     The username digest becomes unique once the resolve migration has removed the legacy twins;
     from then on the database itself refuses a second account with the same username.
@@ -27,9 +27,9 @@ class CaselessKey(models.Model):
         verbose_name = "caseless key"
         constraints = [
             # Built by migration 0003, after 0002 has resolved the legacy twins. Its name must
-            # contain the column name: accounts.keys tells username and email refusals apart by it.
+            # contain the column name: authfold.accounts.keys tells username and email refusals apart by it.
             models.UniqueConstraint(
-                fields=["username_digest"], name="accounts_caselesskey_username_digest_unique"
+                fields=["username_digest"], name="authfold_caselesskey_username_digest_unique"
             ),
         ]
 

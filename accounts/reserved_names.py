@@ -1,7 +1,7 @@
 """Usernames a site usually keeps for itself, grouped by where the risk comes from.
 
 Used only when ``AUTHFOLD_RESERVED_USERNAMES`` is ``True`` (the demo site) or a list of its own.
-Compared through :func:`accounts.caseless.username_key`, so ``ADMIN`` and ``ａｄｍｉｎ`` are reserved too.
+Compared through :func:`authfold.accounts.caseless.username_key`, so ``ADMIN`` and ``ａｄｍｉｎ`` are reserved too.
 """
 
 # Names that look like the people running the site.

@@ -1,6 +1,6 @@
 """DRF serializers for accounts: the public view of a user, registration and the profile edit.
 
-The rule for usernames and emails lives in :mod:`accounts.validators`; these serializers only
+The rule for usernames and emails lives in :mod:`authfold.accounts.validators`; these serializers only
 compose it, so the API refuses exactly what the forms and the admin refuse, with the same codes.
 """
 
@@ -14,8 +14,8 @@ from rest_framework import serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.fields import get_error_detail
 
-from accounts.keys import CaselessConflict
-from accounts.validators import (
+from authfold.accounts.keys import CaselessConflict
+from authfold.accounts.validators import (
     EMAIL_REQUIRED,
     EMAIL_TAKEN,
     USERNAME_TAKEN,
@@ -55,7 +55,7 @@ def refusing_lost_races(username):
     """Saves inside a transaction; a save the database refuses because another account took the
     name (or email) since validation becomes the 400 the validator would have given.
 
-    :mod:`accounts.keys` reports every such refusal as a ``CaselessConflict``: by our caseless
+    :mod:`authfold.accounts.keys` reports every such refusal as a ``CaselessConflict``: by our caseless
     key, by ``auth_user``'s own index (the very same name twice at once), or by InnoDB's deadlock
     between such inserts.
     """

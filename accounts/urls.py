@@ -1,15 +1,16 @@
-"""The accounts pages: log in and out (more pages join as the write-path rules land)."""
+"""The account pages, under the ``authfold`` URL namespace: ``include("authfold.accounts.urls")``."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from accounts import views
-from accounts.login import LoginForm
+from authfold.accounts import views
+
+# Namespaced, so that a host's own "login" or "profile" URL names are never shadowed.
+app_name = "authfold"
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(authentication_form=LoginForm), name="login"),
+    path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    # Issue 5 (web pages): the names are Django's own, which its auth views redirect to.
     path("signup/", views.SignUpView.as_view(), name="signup"),
     path("profile/", views.ProfileView.as_view(), name="profile"),
     path("password/change/", views.PasswordChangeView.as_view(), name="password_change"),

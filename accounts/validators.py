@@ -2,7 +2,7 @@
 
 Forms, serializers and the admin only compose these. Each raises ``ValidationError`` with a stable
 ``code`` (so callers and tests match the code, not the wording) and a message a person can act on.
-Uniqueness is decided by :mod:`accounts.caseless` and nothing else.
+Uniqueness is decided by :mod:`authfold.accounts.caseless` and nothing else.
 """
 
 from confusable_homoglyphs import confusables
@@ -13,14 +13,14 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
 
-from accounts.caseless import (
+from authfold.accounts.caseless import (
     normalize_username,
     username_key,
     users_with_email,
     users_with_username,
 )
-from accounts.conf import authfold_setting
-from accounts.reserved_names import DEFAULT_RESERVED_USERNAMES
+from authfold.accounts.conf import authfold_setting
+from authfold.accounts.reserved_names import DEFAULT_RESERVED_USERNAMES
 
 USERNAME_TAKEN = _(
     "This username is taken. Usernames ignore case, so “%(username)s” counts as the same name."

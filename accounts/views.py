@@ -16,14 +16,15 @@ from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import CreateView, UpdateView
 
-from accounts.forms import (
+from authfold.accounts.forms import (
     PasswordChangeForm,
     PasswordResetForm,
     ProfileForm,
     SetPasswordForm,
     SignUpForm,
 )
-from accounts.keys import CaselessConflict
+from authfold.accounts.keys import CaselessConflict
+from authfold.accounts.login import LoginForm
 
 
 class SaveOrReportConflictMixin:
@@ -47,12 +48,12 @@ class SignUpView(SaveOrReportConflictMixin, CreateView):
     """``/accounts/signup/``: creates the account and logs the new person in."""
 
     form_class = SignUpForm
-    template_name = "accounts/signup.html"
-    success_url = reverse_lazy("profile")
+    template_name = "authfold/signup.html"
+    success_url = reverse_lazy("authfold:profile")
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated:
-            return redirect("profile")
+            return redirect("authfold:profile")
         return super().dispatch(request, *args, **kwargs)
 
     def after_save(self, form):
@@ -64,7 +65,7 @@ class SignUpView(SaveOrReportConflictMixin, CreateView):
         )
         if user is None:
             messages.success(self.request, _("Your account is ready. Please log in."))
-            return redirect("login")
+            return redirect("authfold:login")
         login(self.request, user)
         messages.success(self.request, _("Welcome, %(username)s!") % {"username": user})
         return HttpResponseRedirect(self.get_success_url())
@@ -74,8 +75,8 @@ class ProfileView(LoginRequiredMixin, SaveOrReportConflictMixin, UpdateView):
     """``/accounts/profile/``: the signed-in person edits their username, email and name."""
 
     form_class = ProfileForm
-    template_name = "accounts/profile.html"
-    success_url = reverse_lazy("profile")
+    template_name = "authfold/profile.html"
+    success_url = reverse_lazy("authfold:profile")
 
     def get_object(self, queryset=None):
         # A fresh copy: a refused form fills its instance with the refused values, and the page
@@ -87,34 +88,44 @@ class ProfileView(LoginRequiredMixin, SaveOrReportConflictMixin, UpdateView):
         return HttpResponseRedirect(self.get_success_url())
 
 
+class LoginView(auth_views.LoginView):
+    """``/accounts/login/``: Django's view with the caseless wording (the backends decide)."""
+
+    authentication_form = LoginForm
+    template_name = "authfold/login.html"
+
+
 class PasswordChangeView(auth_views.PasswordChangeView):
     """``/accounts/password/change/``: Django's view, our template."""
 
     form_class = PasswordChangeForm
-    template_name = "accounts/password_change_form.html"
+    template_name = "authfold/password_change_form.html"
+    success_url = reverse_lazy("authfold:password_change_done")
 
 
 class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
-    template_name = "accounts/password_change_done.html"
+    template_name = "authfold/password_change_done.html"
 
 
 class PasswordResetView(auth_views.PasswordResetView):
     """``/accounts/password/reset/``: finds the account by its email in any case (our form)."""
 
     form_class = PasswordResetForm
-    template_name = "accounts/password_reset_form.html"
-    subject_template_name = "accounts/email/password_reset_subject.txt"
-    email_template_name = "accounts/email/password_reset_body.txt"
+    template_name = "authfold/password_reset_form.html"
+    subject_template_name = "authfold/email/password_reset_subject.txt"
+    email_template_name = "authfold/email/password_reset_body.txt"
+    success_url = reverse_lazy("authfold:password_reset_done")
 
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):
-    template_name = "accounts/password_reset_done.html"
+    template_name = "authfold/password_reset_done.html"
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     form_class = SetPasswordForm
-    template_name = "accounts/password_reset_confirm.html"
+    template_name = "authfold/password_reset_confirm.html"
+    success_url = reverse_lazy("authfold:password_reset_complete")
 
 
 class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
-    template_name = "accounts/password_reset_complete.html"
+    template_name = "authfold/password_reset_complete.html"

@@ -1,5 +1,5 @@
 """Authentication backends of django-authfold."""
 
-from backends.case_insensitive import CaseInsensitiveModelBackend
+from authfold.backends.case_insensitive import CaseInsensitiveModelBackend
 
 __all__ = ["CaseInsensitiveModelBackend"]

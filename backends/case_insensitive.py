@@ -6,8 +6,8 @@ from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 
-from accounts.caseless import same_username, users_with_email, users_with_username
-from accounts.conf import authfold_setting
+from authfold.accounts.caseless import same_username, users_with_email, users_with_username
+from authfold.accounts.conf import authfold_setting
 
 logger = logging.getLogger("authfold.login")
 UserModel = get_user_model()
@@ -17,7 +17,7 @@ MAX_TWINS_CONSIDERED = 20
 
 
 class CaseInsensitiveModelBackend(ModelBackend):
-    """Django's ``ModelBackend``, finding the account by :mod:`accounts.caseless`'s definition.
+    """Django's ``ModelBackend``, finding the account by :mod:`authfold.accounts.caseless`'s definition.
 
     On a database that still holds legacy twins (``maria`` and ``Maria``) an exact-case match
     wins; any other ambiguous login is refused like a wrong password and logged, never a 500.

@@ -18,9 +18,10 @@ from django.core.management.base import CommandError
 from django.db import DatabaseError, IntegrityError, connections
 from django.test.utils import CaptureQueriesContext
 
-from accounts.models import CaselessKey
-from accounts.validators import validate_email_available, validate_username_available
-from backends import CaseInsensitiveModelBackend
+from authfold.accounts.models import CaselessKey
+from authfold.accounts.validators import validate_email_available, validate_username_available
+from authfold.backends import CaseInsensitiveModelBackend
+from authfold.data_migrations.enforcement import username_digest_twins
 from bench.loading import BENCH_PASSWORD, NAMES, random_case, username_for
 from bench.naive import (
     IexactModelBackend,
@@ -31,7 +32,6 @@ from bench.naive import (
 )
 from bench.plans import plans_of
 from bench.timing import compare, timed
-from data_migrations.enforcement import username_digest_twins
 
 User = get_user_model()
 REPO = Path(__file__).resolve().parent.parent
@@ -270,7 +270,7 @@ def with_concurrent_writes(operation):
 
 
 def enforcement(using="default"):
-    """Figure 5: ``migrate accounts 0003`` while users sign up; on PostgreSQL, against a plain
+    """Figure 5: ``migrate authfold 0003`` while users sign up; on PostgreSQL, against a plain
     (blocking) ``CREATE UNIQUE INDEX`` on the same table."""
     connection = connections[using]
     results = {}
@@ -288,7 +288,7 @@ def enforcement(using="default"):
     for _attempt in range(3):
         try:
             results["migration"] = with_concurrent_writes(
-                lambda: call_command("migrate", "accounts", "0003", verbosity=0)
+                lambda: call_command("migrate", "authfold", "0003", verbosity=0)
             )
             break
         except IntegrityError as error:
@@ -363,7 +363,7 @@ def peak_memory_mb(command, database_url):
 
 
 def resolution(using="default"):
-    """Figure 4: ``migrate accounts 0002`` (the resolution engine): time and statements sent."""
+    """Figure 4: ``migrate authfold 0002`` (the resolution engine): time and statements sent."""
     statements = {"count": 0}
 
     def count(execute, sql, params, many, context):
@@ -372,7 +372,7 @@ def resolution(using="default"):
 
     # The migration prints one line per resolved group; that goes to a buffer, not the log.
     with connections[using].execute_wrapper(count), contextlib.redirect_stdout(io.StringIO()):
-        seconds, _ = timed(lambda: call_command("migrate", "accounts", "0002", verbosity=0))
+        seconds, _ = timed(lambda: call_command("migrate", "authfold", "0002", verbosity=0))
     remaining = username_digest_twins(User, CaselessKey, using)
     return {"seconds": seconds, "statements": statements["count"], "twins_left": len(remaining)}
 
@@ -383,7 +383,7 @@ def remove_twins(loaded):
 
 
 # The registration API of issue 5 (API half); its URL name, once it is on main.
-REGISTRATION_URL_NAME = "api-users"
+REGISTRATION_URL_NAME = "authfold_api:users"
 
 
 def registration_available():

@@ -1,4 +1,4 @@
-"""Loading many users fast: one precomputed password hash, keys from ``accounts.keys.key_fields``.
+"""Loading many users fast: one precomputed password hash, keys from ``authfold.accounts.keys.key_fields``.
 
 PostgreSQL gets ``COPY``; SQLite and MariaDB get batched multi-row inserts in one transaction.
 The rows bypass ``Model.save()`` on purpose (a million saves take hours), so the key rows are
@@ -15,9 +15,9 @@ from django.db import connections, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from accounts.caseless import same_username
-from accounts.keys import key_fields
-from accounts.models import CaselessKey
+from authfold.accounts.caseless import same_username
+from authfold.accounts.keys import key_fields
+from authfold.accounts.models import CaselessKey
 
 BENCH_PASSWORD = "bench-password-1"
 BATCH_SIZE = 10_000

@@ -47,7 +47,7 @@ def migrate_to_legacy_state():
     from django.apps import apps
     from django.core.management import call_command
 
-    call_command("migrate", "accounts", "0001", verbosity=0)
+    call_command("migrate", "authfold", "0001", verbosity=0)
     for config in apps.get_app_configs():
         if config.label != "accounts" and config.models_module is not None:
             call_command("migrate", config.label, verbosity=0)
@@ -93,7 +93,7 @@ def main(argv=None):
     elif not engine:
         result["not_measured"]["audit"] = "conflict_audit (issue 6) was not on main yet"
     if engine and "resolution" in wanted:
-        step(f"{arguments.database}: resolution (migrate accounts 0002)")
+        step(f"{arguments.database}: resolution (migrate authfold 0002)")
         result["figures"]["resolution"] = figures.resolution()
     else:
         if not engine:
@@ -103,12 +103,12 @@ def main(argv=None):
     analyze_tables()
 
     if "enforcement" in wanted:
-        step(f"{arguments.database}: enforcement (migrate accounts 0003) under concurrent writes")
+        step(f"{arguments.database}: enforcement (migrate authfold 0003) under concurrent writes")
         try:
             result["figures"]["enforcement"] = figures.enforcement()
         except CommandError as error:
-            result["not_measured"]["enforcement"] = f"migrate accounts 0003 refused: {error}"
-    call_command("migrate", "accounts", verbosity=0)  # 0004 and later, if any
+            result["not_measured"]["enforcement"] = f"migrate authfold 0003 refused: {error}"
+    call_command("migrate", "authfold", verbosity=0)  # 0004 and later, if any
     analyze_tables()
 
     if "login" in wanted:

@@ -115,7 +115,7 @@ def other_figures(figures):
     resolution = figures.get("resolution")
     if resolution:
         lines.append(
-            f"- 4. Resolution: `migrate accounts 0002` {resolution['seconds']:.1f} s "
+            f"- 4. Resolution: `migrate authfold 0002` {resolution['seconds']:.1f} s "
             f"(target < 30 s: {verdict(resolution['seconds'] < 30)}), "
             f"{resolution['statements']:,} statements; twin groups left: {resolution['twins_left']}."
         )
@@ -123,7 +123,7 @@ def other_figures(figures):
     if enforcement:
         migration = enforcement["migration"]
         line = (
-            f"- 5. Enforcement: `migrate accounts 0003` took {migration['operation_s']:.1f} s while "
+            f"- 5. Enforcement: `migrate authfold 0003` took {migration['operation_s']:.1f} s while "
             f"a writer created users; the longest write took {migration['longest_write_s'] * 1000:,.0f} ms "
             f"(median {migration['median_write_ms']:.1f} ms, {migration['writes_during']} writes, "
             f"{migration['failed_writes']} failed)"

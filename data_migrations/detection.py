@@ -1,9 +1,9 @@
 """Finding the accounts that clash: usernames (and emails) that are the same under
-:mod:`accounts.caseless`, blank emails, and accounts without a usable password.
+:mod:`authfold.accounts.caseless`, blank emails, and accounts without a usable password.
 
 Two ways to find twins, with the same answer:
 
-- **The key table** (:class:`accounts.models.CaselessKey`, after migration 0001): the database
+- **The key table** (:class:`authfold.accounts.models.CaselessKey`, after migration 0001): the database
   groups the indexed digests (``GROUP BY username_digest HAVING COUNT(*) > 1``), so the work that
   reaches Python grows with the conflicts, not with the users.
 - **A scan**, for users with no key row: every user on a copy of production taken before our
@@ -23,7 +23,7 @@ from datetime import datetime
 from django.db.models import Count, Q
 from django.db.models.functions import Substr
 
-from accounts.caseless import digest, email_key, username_key
+from authfold.accounts.caseless import digest, email_key, username_key
 
 PAGE_SIZE = 5000
 # Digests per ``IN (...)`` list: below SQLite's oldest limit of 999 bound parameters.
@@ -209,7 +209,7 @@ class Survey:
 
     def blank_emails(self):
         """``(id, username)`` of each account with a blank email, streamed in id order."""
-        # The database narrows; accounts.caseless decides.
+        # The database narrows; authfold.accounts.caseless decides.
         candidates = blank_email_candidates(self.users)
         for rows in pages(candidates, ("pk", "username", "email")):
             for pk, username, email in rows:

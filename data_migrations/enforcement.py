@@ -12,7 +12,7 @@ from django.db.models import Count
 MAX_GROUPS_NAMED = 20
 
 
-EMAIL_INDEX_NAME = "accounts_caselesskey_email_digest_unique"
+EMAIL_INDEX_NAME = "authfold_caselesskey_email_digest_unique"
 
 
 class TwinsRemain(CommandError):
@@ -191,7 +191,7 @@ class EnforceCaselessEmails(Operation):
 
     Database-only (Django's model state does not change either way), so the setting can differ
     between projects without ``makemigrations`` noticing. With the setting off it does nothing;
-    turning it on later: ``migrate accounts 0003`` then ``migrate accounts`` (docs/ADOPTING.md).
+    turning it on later: ``migrate authfold 0003`` then ``migrate authfold`` (docs/ADOPTING.md).
     Refuses, naming the accounts, while some share an email.
     """
 
@@ -202,7 +202,7 @@ class EnforceCaselessEmails(Operation):
         pass
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        from accounts.conf import authfold_setting
+        from authfold.accounts.conf import authfold_setting
 
         if not authfold_setting("AUTHFOLD_UNIQUE_EMAIL_CONSTRAINT"):
             return

@@ -1,9 +1,9 @@
-"""Backfilling :class:`~accounts.models.CaselessKey` rows for users that have none."""
+"""Backfilling :class:`~authfold.accounts.models.CaselessKey` rows for users that have none."""
 
 from django.db import IntegrityError, transaction
 
-from accounts.keys import key_fields
-from data_migrations.detection import pages
+from authfold.accounts.keys import key_fields
+from authfold.data_migrations.detection import pages
 
 BACKFILL_BATCH_SIZE = 5000
 

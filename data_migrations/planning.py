@@ -14,9 +14,9 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.utils.module_loading import import_string
 
-from accounts.caseless import username_key
-from accounts.conf import authfold_setting
-from data_migrations.detection import chunks
+from authfold.accounts.caseless import username_key
+from authfold.accounts.conf import authfold_setting
+from authfold.data_migrations.detection import chunks
 
 USERNAME_MAX_LENGTH = 150
 # New names tried per account in one round trip to the database; a rare name needs more rounds.

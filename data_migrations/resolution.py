@@ -1,8 +1,8 @@
 """Applying a resolution plan, and reverting it: renames in batches, each logged and reversible.
 
 Every rename changes ``username`` and the user's key row in the same transaction (historical
-models fire no signals, so the key is written here, with :func:`accounts.keys.key_fields`), and
-writes a :class:`~accounts.models.RenameRecord`. Statements grow with the renames, not the users:
+models fire no signals, so the key is written here, with :func:`authfold.accounts.keys.key_fields`), and
+writes a :class:`~authfold.accounts.models.RenameRecord`. Statements grow with the renames, not the users:
 a batch is a handful of statements whatever its size.
 """
 
@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from django.db import connections, transaction
 from django.utils import timezone
 
-from accounts.caseless import digest, username_key
-from accounts.keys import key_fields
-from data_migrations.detection import Survey, chunks
-from data_migrations.planning import flatten, plan_resolution
+from authfold.accounts.caseless import digest, username_key
+from authfold.accounts.keys import key_fields
+from authfold.data_migrations.detection import Survey, chunks
+from authfold.data_migrations.planning import flatten, plan_resolution
 
 BATCH_SIZE = 500
 

@@ -31,7 +31,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
-    "accounts",
+    "authfold.accounts",
 ]
 
 MIDDLEWARE = [
@@ -74,12 +74,12 @@ def database_from_environment():
     if engine.endswith("sqlite3"):
         # Concurrent sign-ups queue for the write lock (up to 20 s) instead of failing with
         # "database is locked": transactions take the lock at BEGIN, where the timeout applies.
-        # Django 5.1+ has the option; on 4.2 the engine accounts.sqlite3 does the same.
+        # Django 5.1+ has the option; on 4.2 the engine authfold.accounts.sqlite3 does the same.
         config.setdefault("OPTIONS", {})["timeout"] = 20
         if django.VERSION >= (5, 1):
             config["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
         else:
-            config["ENGINE"] = "accounts.sqlite3"
+            config["ENGINE"] = "authfold.accounts.sqlite3"
         # The test database is a file too (shared-cache memory's table locks ignore the
         # timeout), so the race tests see what a deployed SQLite does.
         if ":memory:" not in str(config["NAME"]):
@@ -100,7 +100,7 @@ def database_from_environment():
 DATABASES = {"default": database_from_environment()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-AUTHENTICATION_BACKENDS = ["backends.CaseInsensitiveModelBackend"]
+AUTHENTICATION_BACKENDS = ["authfold.backends.CaseInsensitiveModelBackend"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -115,7 +115,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-LOGIN_URL = "login"
+LOGIN_URL = "authfold:login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 # Emails (password reset, rename notices) print to the console. Django 6.1 replaced

@@ -5,8 +5,8 @@ from django.urls import include, path
 from django.views.generic import TemplateView
 
 urlpatterns = [
-    path("", TemplateView.as_view(template_name="accounts/home.html"), name="home"),
+    path("", TemplateView.as_view(template_name="authfold/home.html"), name="home"),
     path("admin/", admin.site.urls),
-    path("accounts/", include("accounts.urls")),
-    path("api/", include("accounts.api.urls")),
+    path("accounts/", include("authfold.accounts.urls")),
+    path("api/", include("authfold.accounts.api.urls")),
 ]

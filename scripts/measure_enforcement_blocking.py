@@ -4,7 +4,7 @@
         .venv/bin/python scripts/measure_enforcement_blocking.py --users 1000000
 
 Recreates that database, migrates the accounts app to 0002, loads the users and their keys with
-COPY, then runs ``migrate accounts 0003`` while two writers keep going: one UPDATEs ``auth_user``
+COPY, then runs ``migrate authfold 0003`` while two writers keep going: one UPDATEs ``auth_user``
 rows, one signs users up with ``create_user`` (which writes the key table). It prints how long the
 migration took and the longest any single write waited, before and during it. With ``--blocking``
 it also builds the same constraint the plain way (``ALTER TABLE ... ADD CONSTRAINT``), to compare.
@@ -52,7 +52,7 @@ def load_users(count):
     """COPY ``count`` users and their keys (a few case variants of real-looking names)."""
     from django.db import connection
 
-    from accounts.keys import key_fields
+    from authfold.accounts.keys import key_fields
 
     started = time.monotonic()
     with connection.cursor() as cursor:
@@ -78,7 +78,7 @@ def load_users(count):
                     )
                 )
         with raw.copy(
-            "COPY accounts_caselesskey (user_id, username_digest, email_digest) FROM STDIN"
+            "COPY authfold_caselesskey (user_id, username_digest, email_digest) FROM STDIN"
         ) as copy:
             for n in range(1, count + 1):
                 name = f"User{n}" if n % 3 else f"user.{n}"
@@ -86,7 +86,7 @@ def load_users(count):
                 copy.write_row((n, fields["username_digest"], fields["email_digest"]))
         cursor.execute("SELECT setval('auth_user_id_seq', %s)", [count])
         cursor.execute("ANALYZE auth_user")
-        cursor.execute("ANALYZE accounts_caselesskey")
+        cursor.execute("ANALYZE authfold_caselesskey")
     return time.monotonic() - started
 
 
@@ -177,17 +177,17 @@ def main():
         sys.exit("This measures PostgreSQL's concurrent index build: set DATABASE_URL to one.")
     recreate_database()
     manage("migrate", "auth", "--verbosity", "0")
-    manage("migrate", "accounts", "0002", "--verbosity", "0")
+    manage("migrate", "authfold", "0002", "--verbosity", "0")
     print(f"loaded {options.users} users and keys with COPY in {load_users(options.users):.1f} s")
     connection.close()
 
     measure(
         "0003 (CREATE UNIQUE INDEX CONCURRENTLY)",
-        lambda: manage("migrate", "accounts", "0003"),
+        lambda: manage("migrate", "authfold", "0003"),
         options.users,
     )
     if options.blocking:
-        manage("migrate", "accounts", "0002", "--verbosity", "0")
+        manage("migrate", "authfold", "0002", "--verbosity", "0")
 
         def plain_build():
             from django.db import connections
@@ -195,8 +195,8 @@ def main():
             started = time.monotonic()
             with connections["default"].cursor() as cursor:
                 cursor.execute(
-                    "ALTER TABLE accounts_caselesskey ADD CONSTRAINT "
-                    "accounts_caselesskey_username_digest_unique UNIQUE (username_digest)"
+                    "ALTER TABLE authfold_caselesskey ADD CONSTRAINT "
+                    "authfold_caselesskey_username_digest_unique UNIQUE (username_digest)"
                 )
             return time.monotonic() - started
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from accounts.caseless import forget_caseless_keys_state
+from authfold.accounts.caseless import forget_caseless_keys_state
 
 
 @pytest.fixture(autouse=True)
@@ -26,7 +26,7 @@ class AccountsMigrator:
     def to(self, target):
         from django.core.management import call_command
 
-        call_command("migrate", "accounts", target, verbosity=0)
+        call_command("migrate", "authfold", target, verbosity=0)
         forget_caseless_keys_state()
 
 

@@ -8,7 +8,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from accounts.caseless import forget_caseless_keys_state
+from authfold.accounts.caseless import forget_caseless_keys_state
 
 User = get_user_model()
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -88,9 +88,9 @@ def migrate_accounts(target):
     """Move the accounts app to ``target`` (a migration name, ``None`` for zero, or ``"latest"``)."""
     executor = MigrationExecutor(connection)
     if target == "latest":
-        targets = executor.loader.graph.leaf_nodes("accounts")
+        targets = executor.loader.graph.leaf_nodes("authfold")
     else:
-        targets = [("accounts", target)]
+        targets = [("authfold", target)]
     executor.migrate(targets)
     forget_caseless_keys_state()
 

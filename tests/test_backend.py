@@ -11,16 +11,16 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils.connection import ConnectionDoesNotExist
 
-from accounts.caseless import forget_caseless_keys_state
-from accounts.models import CaselessKey
-from backends import CaseInsensitiveModelBackend
-from data_migrations.keys import backfill_caseless_keys
+from authfold.accounts.caseless import forget_caseless_keys_state
+from authfold.accounts.models import CaselessKey
+from authfold.backends import CaseInsensitiveModelBackend
+from authfold.data_migrations.keys import backfill_caseless_keys
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
 User = get_user_model()
 LOGGER = "authfold.login"
 # The state just before the enforcement migration: keys exist, twins are still allowed.
-BEFORE_ENFORCEMENT = ("accounts", "0002_resolve_username_conflicts")
+BEFORE_ENFORCEMENT = ("authfold", "0002_resolve_username_conflicts")
 
 
 class CountingPasswordHasher(MD5PasswordHasher):
@@ -73,14 +73,14 @@ def migrate_accounts_forward():
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {connection.ops.quote_name(User._meta.db_table)}")
     executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes("accounts"))
+    executor.migrate(executor.loader.graph.leaf_nodes("authfold"))
     forget_caseless_keys_state()
 
 
 @pytest.fixture
 def accounts_unmigrated(transactional_db):
     """A rolling deploy: the new code runs, the project's own migrations have not."""
-    migrate_accounts_to(("accounts", None))
+    migrate_accounts_to(("authfold", None))
     assert CaselessKey._meta.db_table not in connection.introspection.table_names()
     yield
     migrate_accounts_forward()

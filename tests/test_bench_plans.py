@@ -11,9 +11,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 
-from accounts.models import CaselessKey
-from accounts.validators import validate_email_available, validate_username_available
-from backends import CaseInsensitiveModelBackend
+from authfold.accounts.models import CaselessKey
+from authfold.accounts.validators import validate_email_available, validate_username_available
+from authfold.backends import CaseInsensitiveModelBackend
 from bench.loading import analyze_tables, email_for, load_users, random_case, username_for
 from bench.naive import IexactModelBackend
 from bench.plans import issued_statements, plans_of

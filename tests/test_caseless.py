@@ -3,7 +3,7 @@
 import pytest
 from django.contrib.auth import get_user_model
 
-from accounts.caseless import (
+from authfold.accounts.caseless import (
     email_key,
     normalize_username,
     same_username,

@@ -68,7 +68,7 @@ def test_accent_insensitive_collation_makes_the_database_refuse_accent_variants(
 @pytest.mark.django_db(transaction=True)
 def test_default_case_insensitive_collations_do_not_fold_sharp_s_to_ss():
     case_insensitive = COLLATIONS[connection.vendor][1]
-    # accounts.caseless says Straße and STRASSE are one name; these collations disagree (only
+    # authfold.accounts.caseless says Straße and STRASSE are one name; these collations disagree (only
     # MariaDB's utf8mb4_unicode_ci folds ß to ss), which is why the key table decides.
     assert accepts_both("Straße", "STRASSE", case_insensitive)
 

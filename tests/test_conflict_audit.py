@@ -7,7 +7,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from accounts.models import CaselessKey, RenameRecord
+from authfold.accounts.models import CaselessKey, RenameRecord
 from tests.twins import User, bulk_users
 
 pytestmark = pytest.mark.django_db

@@ -6,9 +6,9 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
 
-from accounts.keys import CaselessConflict
-from accounts.models import CaselessKey
-from data_migrations.enforcement import EMAIL_INDEX_NAME, SharedEmailsRemain
+from authfold.accounts.keys import CaselessConflict
+from authfold.accounts.models import CaselessKey
+from authfold.data_migrations.enforcement import EMAIL_INDEX_NAME, SharedEmailsRemain
 from tests.factories import UserFactory
 
 User = get_user_model()
@@ -27,7 +27,7 @@ def email_constraint_on(accounts_migrator):
         accounts_migrator.to("0003")
         yield accounts_migrator
     accounts_migrator.to("0003")
-    call_command("migrate", "accounts", verbosity=0)
+    call_command("migrate", "authfold", verbosity=0)
 
 
 def test_with_the_setting_on_a_second_account_with_the_same_email_is_refused(email_constraint_on):

@@ -4,9 +4,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 
-from accounts.keys import CaselessConflict
-from accounts.models import CaselessKey
-from data_migrations.enforcement import TwinsRemain
+from authfold.accounts.keys import CaselessConflict
+from authfold.accounts.models import CaselessKey
+from authfold.data_migrations.enforcement import TwinsRemain
 from tests.factories import UserFactory
 
 User = get_user_model()
@@ -80,5 +80,5 @@ def test_enforcement_migration_leaves_no_half_built_index_after_refusing(account
         accounts_migrator.to("0003")
     with connection.cursor() as cursor:
         constraints = connection.introspection.get_constraints(cursor, CaselessKey._meta.db_table)
-    assert "accounts_caselesskey_username_digest_unique" not in constraints
+    assert "authfold_caselesskey_username_digest_unique" not in constraints
     User.objects.filter(username="Maria").delete()

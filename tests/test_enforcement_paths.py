@@ -7,11 +7,11 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 
-from accounts.caseless import email_digest, username_digest
-from accounts.keys import CaselessConflict, write_key
-from accounts.models import CaselessKey
-from data_migrations.enforcement import TwinsRemain
-from data_migrations.keys import refresh_stale_caseless_keys, sync_caseless_keys
+from authfold.accounts.caseless import email_digest, username_digest
+from authfold.accounts.keys import CaselessConflict, write_key
+from authfold.accounts.models import CaselessKey
+from authfold.data_migrations.enforcement import TwinsRemain
+from authfold.data_migrations.keys import refresh_stale_caseless_keys, sync_caseless_keys
 from tests.factories import UserFactory
 
 User = get_user_model()

@@ -14,9 +14,9 @@ from django.core.exceptions import ValidationError
 from django.db import connections, transaction
 from rest_framework.test import APIClient
 
-from accounts.keys import CaselessConflict
-from accounts.models import CaselessKey
-from accounts.validators import validate_username_available
+from authfold.accounts.keys import CaselessConflict
+from authfold.accounts.models import CaselessKey
+from authfold.accounts.validators import validate_username_available
 from tests.factories import DEFAULT_PASSWORD
 
 User = get_user_model()

@@ -3,9 +3,9 @@
 import pytest
 from django.contrib.auth import get_user_model
 
-from accounts.caseless import email_digest, username_digest
-from accounts.models import CaselessKey
-from data_migrations.keys import backfill_caseless_keys
+from authfold.accounts.caseless import email_digest, username_digest
+from authfold.accounts.models import CaselessKey
+from authfold.data_migrations.keys import backfill_caseless_keys
 from tests.factories import UserFactory
 
 User = get_user_model()

@@ -8,9 +8,9 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
 
-from accounts.caseless import username_digest
-from accounts.management.commands import conflict_audit
-from accounts.models import CaselessKey, RenameRecord
+from authfold.accounts.caseless import username_digest
+from authfold.accounts.management.commands import conflict_audit
+from authfold.accounts.models import CaselessKey, RenameRecord
 from tests.legacy import (
     EXPECTED_RENAMES,
     FAST_HASHERS,

@@ -6,9 +6,9 @@ from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from accounts.api.auth import INVALID_LOGIN, LoginRateThrottle
-from accounts.models import CaselessKey
-from data_migrations.keys import backfill_caseless_keys
+from authfold.accounts.api.auth import INVALID_LOGIN, LoginRateThrottle
+from authfold.accounts.models import CaselessKey
+from authfold.data_migrations.keys import backfill_caseless_keys
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
 User = get_user_model()

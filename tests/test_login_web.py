@@ -5,9 +5,9 @@ from django.contrib.auth import SESSION_KEY, get_user_model
 from django.contrib.auth.hashers import make_password
 from django.test import Client
 
-from accounts.login import INVALID_LOGIN, INVALID_LOGIN_BY_EMAIL
-from accounts.models import CaselessKey
-from data_migrations.keys import backfill_caseless_keys
+from authfold.accounts.login import INVALID_LOGIN, INVALID_LOGIN_BY_EMAIL
+from authfold.accounts.models import CaselessKey
+from authfold.data_migrations.keys import backfill_caseless_keys
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
 User = get_user_model()

@@ -6,7 +6,7 @@ import pytest
 from django.core import mail
 from django.core.management import call_command
 
-from accounts.models import RenameRecord
+from authfold.accounts.models import RenameRecord
 from tests.twins import User, bulk_users, resolve
 
 pytestmark = pytest.mark.django_db
@@ -55,7 +55,7 @@ def test_notify_skips_an_account_without_an_email():
 
 
 def test_notify_uses_the_projects_own_template(settings, tmp_path):
-    template_dir = tmp_path / "accounts" / "email"
+    template_dir = tmp_path / "authfold" / "email"
     template_dir.mkdir(parents=True)
     (template_dir / "username_renamed_subject.txt").write_text(
         "New name: {{ record.new_username }}"
@@ -68,8 +68,8 @@ def test_notify_uses_the_projects_own_template(settings, tmp_path):
 
 
 def test_notify_skips_a_rename_that_was_reverted():
-    from accounts.models import CaselessKey
-    from data_migrations.resolution import revert_resolution
+    from authfold.accounts.models import CaselessKey
+    from authfold.data_migrations.resolution import revert_resolution
 
     bulk_users("maria", "Maria")
     resolve()

@@ -5,11 +5,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from accounts.caseless import username_digest
-from accounts.models import CaselessKey, RenameRecord
-from data_migrations.detection import Account, Survey
-from data_migrations.planning import ActiveThenRecentLoginPolicy, Rename
-from data_migrations.resolution import apply_resolution, revert_resolution
+from authfold.accounts.caseless import username_digest
+from authfold.accounts.models import CaselessKey, RenameRecord
+from authfold.data_migrations.detection import Account, Survey
+from authfold.data_migrations.planning import ActiveThenRecentLoginPolicy, Rename
+from authfold.data_migrations.resolution import apply_resolution, revert_resolution
 from tests.twins import User, bulk_users, resolve
 
 T0 = datetime(2021, 6, 1, tzinfo=timezone.utc)

@@ -3,7 +3,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from accounts.validators import clean_new_email, clean_new_username
+from authfold.accounts.validators import clean_new_email, clean_new_username
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

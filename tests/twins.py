@@ -4,8 +4,8 @@ from itertools import count
 
 from django.contrib.auth import get_user_model
 
-from accounts.models import CaselessKey, RenameRecord
-from data_migrations.resolution import resolve_username_conflicts
+from authfold.accounts.models import CaselessKey, RenameRecord
+from authfold.data_migrations.resolution import resolve_username_conflicts
 
 User = get_user_model()
 serial = count()

@@ -3,12 +3,15 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from accounts.api import auth, users
+from authfold.accounts.api import auth, users
+
+# Namespaced, so that the names never shadow a host's own.
+app_name = "authfold_api"
 
 urlpatterns = [
-    path("users/me/", users.CurrentUserView.as_view(), name="api-users-me"),
-    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("auth/token/", auth.TokenLoginView.as_view(), name="api-auth-token"),
-    path("users/", users.RegistrationView.as_view(), name="api-users"),
+    path("users/me/", users.CurrentUserView.as_view(), name="users-me"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="authfold_api:schema"), name="docs"),
+    path("auth/token/", auth.TokenLoginView.as_view(), name="auth-token"),
+    path("users/", users.RegistrationView.as_view(), name="users"),
 ]

@@ -4,13 +4,17 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, permissions
 
-from accounts.api.errors import (
+from authfold.accounts.api.errors import (
     CurrentUserErrorSerializer,
     DetailErrorSerializer,
     RegistrationErrorSerializer,
 )
-from accounts.api.throttling import ScopedRateThrottle, WriteScopedRateThrottle
-from accounts.serializers import CurrentUserSerializer, RegistrationSerializer, UserSerializer
+from authfold.accounts.api.throttling import ScopedRateThrottle, WriteScopedRateThrottle
+from authfold.accounts.serializers import (
+    CurrentUserSerializer,
+    RegistrationSerializer,
+    UserSerializer,
+)
 
 UNAUTHENTICATED = OpenApiResponse(
     DetailErrorSerializer, description=_("No valid token (or session) came with the request.")

@@ -8,13 +8,13 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-from data_migrations.keys import backfill_caseless_keys
+from authfold.data_migrations.keys import backfill_caseless_keys
 
 
 def fill_caseless_keys(apps, schema_editor):
     backfill_caseless_keys(
         apps.get_model(settings.AUTH_USER_MODEL),
-        apps.get_model("accounts", "CaselessKey"),
+        apps.get_model("authfold", "CaselessKey"),
         schema_editor.connection.alias,
     )
 

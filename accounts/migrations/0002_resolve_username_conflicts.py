@@ -8,14 +8,14 @@ Migrating back restores every renamed username, byte for byte.
 from django.conf import settings
 from django.db import migrations
 
-from data_migrations.resolution import resolve_username_conflicts, revert_resolution
+from authfold.data_migrations.resolution import resolve_username_conflicts, revert_resolution
 
 
 def models(apps):
     return (
         apps.get_model(settings.AUTH_USER_MODEL),
-        apps.get_model("accounts", "CaselessKey"),
-        apps.get_model("accounts", "RenameRecord"),
+        apps.get_model("authfold", "CaselessKey"),
+        apps.get_model("authfold", "RenameRecord"),
     )
 
 
@@ -41,7 +41,7 @@ def revert(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0001_initial"),
+        ("authfold", "0001_initial"),
         # The User state with 150-character usernames: without it, migrating back would see
         # auth's first migration's 30-character field and PostgreSQL would cut names to fit.
         ("auth", "0012_alter_user_first_name_max_length"),

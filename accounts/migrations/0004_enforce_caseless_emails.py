@@ -7,13 +7,13 @@ never makes ``makemigrations`` produce a migration. docs/ADOPTING.md says how to
 
 from django.db import migrations
 
-from data_migrations.enforcement import EnforceCaselessEmails
+from authfold.data_migrations.enforcement import EnforceCaselessEmails
 
 
 class Migration(migrations.Migration):
     # CREATE INDEX CONCURRENTLY cannot run inside a transaction.
     atomic = False
 
-    dependencies = [("accounts", "0003_enforce_caseless_usernames")]
+    dependencies = [("authfold", "0003_enforce_caseless_usernames")]
 
     operations = [EnforceCaselessEmails()]

@@ -4,7 +4,7 @@ A deferred transaction that has read and then writes cannot wait for another wri
 fails it at once with "database is locked", whatever the timeout. ``IMMEDIATE`` takes the write
 lock at ``BEGIN``, where the timeout does apply, so concurrent sign-ups queue instead of failing.
 Django 5.1 and later do this with ``OPTIONS["transaction_mode"] = "IMMEDIATE"``; this engine
-(``"ENGINE": "accounts.sqlite3"``) does the same on Django 4.2.
+(``"ENGINE": "authfold.accounts.sqlite3"``) does the same on Django 4.2.
 """
 
 from django.db.backends.sqlite3 import base

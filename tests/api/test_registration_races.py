@@ -10,7 +10,7 @@ from rest_framework import serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from accounts.serializers import CurrentUserSerializer, RegistrationSerializer
+from authfold.accounts.serializers import CurrentUserSerializer, RegistrationSerializer
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
 User = get_user_model()

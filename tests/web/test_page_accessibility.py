@@ -16,7 +16,7 @@ PAGES = ["signup", "password_reset", "profile", "password_change"]
 def refused_signup(client):
     UserFactory(username="maria")
     response = client.post(
-        reverse("signup"),
+        reverse("authfold:signup"),
         {
             "username": "MARIA",
             "email": "",
@@ -31,7 +31,7 @@ def refused_signup(client):
 def test_every_input_of_the_page_has_a_label(client, page):
     if page in {"profile", "password_change"}:
         client.force_login(UserFactory())
-    html = ElementsById(client.get(reverse(page)).content.decode())
+    html = ElementsById(client.get(reverse(f"authfold:{page}")).content.decode())
     inputs = [
         element_id
         for element_id, element in html.elements.items()
@@ -64,7 +64,7 @@ def test_field_that_passed_names_only_its_help_text(client):
 
 def test_error_summary_is_announced_and_links_to_each_refused_field(client):
     UserFactory(username="maria")
-    response = client.post(reverse("signup"), {"username": "MARIA", "email": ""})
+    response = client.post(reverse("authfold:signup"), {"username": "MARIA", "email": ""})
     content = response.content.decode()
     assert 'role="alert"' in content
     assert 'href="#id_username"' in content and 'href="#id_email"' in content

@@ -18,7 +18,7 @@ User = get_user_model()
 
 
 def ask_for_reset(client, email):
-    return client.post(reverse("password_reset"), {"email": email})
+    return client.post(reverse("authfold:password_reset"), {"email": email})
 
 
 def open_reset_link(client, message):
@@ -45,7 +45,7 @@ def test_password_reset_sends_nothing_for_an_unknown_email_and_says_the_same(cli
     UserFactory(email="maria@example.com")
     response = ask_for_reset(client, "nobody@example.com")
     assert response.status_code == 302
-    assert response.url == reverse("password_reset_done")
+    assert response.url == reverse("authfold:password_reset_done")
     assert mail.outbox == []
 
 
@@ -66,7 +66,7 @@ def test_account_without_a_password_can_set_a_first_one_by_reset(client, setting
         set_url, {"new_password1": STRONG_PASSWORD, "new_password2": STRONG_PASSWORD}
     )
     assert response.status_code == 302
-    assert response.url == reverse("password_reset_complete")
+    assert response.url == reverse("authfold:password_reset_complete")
     user.refresh_from_db()
     assert user.check_password(STRONG_PASSWORD)
 
@@ -94,7 +94,7 @@ def test_password_change_refuses_a_password_like_the_username(client):
     user = UserFactory(username="margarita.lopez")
     client.force_login(user)
     response = client.post(
-        reverse("password_change"),
+        reverse("authfold:password_change"),
         {
             "old_password": DEFAULT_PASSWORD,
             "new_password1": "Margarita.Lopez",
@@ -109,14 +109,14 @@ def test_password_change_sets_the_new_password_and_keeps_the_session(client):
     user = UserFactory()
     client.force_login(user)
     response = client.post(
-        reverse("password_change"),
+        reverse("authfold:password_change"),
         {
             "old_password": DEFAULT_PASSWORD,
             "new_password1": STRONG_PASSWORD,
             "new_password2": STRONG_PASSWORD,
         },
     )
-    assert response.url == reverse("password_change_done")
+    assert response.url == reverse("authfold:password_change_done")
     user.refresh_from_db()
     assert user.check_password(STRONG_PASSWORD)
-    assert client.get(reverse("profile")).status_code == 200
+    assert client.get(reverse("authfold:profile")).status_code == 200

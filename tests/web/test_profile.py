@@ -5,8 +5,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from accounts.forms import ProfileForm
-from accounts.keys import CaselessConflict
+from authfold.accounts.forms import ProfileForm
+from authfold.accounts.keys import CaselessConflict
 from tests.factories import UserFactory
 from tests.web.pages import error_codes, take_after_check
 
@@ -49,7 +49,7 @@ REFUSALS = {
 def test_profile_refuses_and_keeps_the_account_as_it_was(client, maria, other, typed, field, code):
     if other:
         UserFactory(**other)
-    response = client.post(reverse("profile"), profile_data(**typed))
+    response = client.post(reverse("authfold:profile"), profile_data(**typed))
     assert response.status_code == 200
     assert code in error_codes(response, field)
     maria.refresh_from_db()
@@ -58,19 +58,19 @@ def test_profile_refuses_and_keeps_the_account_as_it_was(client, maria, other, t
 
 def test_profile_page_header_keeps_the_real_username_after_a_refusal(client, maria):
     UserFactory(username="john")
-    response = client.post(reverse("profile"), profile_data(username="JOHN"))
+    response = client.post(reverse("authfold:profile"), profile_data(username="JOHN"))
     assert response.context["user"].username == "maria"
 
 
 def test_profile_lets_an_account_change_the_case_of_its_own_username(client, maria):
-    response = client.post(reverse("profile"), profile_data(username="Maria"))
+    response = client.post(reverse("authfold:profile"), profile_data(username="Maria"))
     assert response.status_code == 302
     maria.refresh_from_db()
     assert maria.username == "Maria"
 
 
 def test_profile_lets_an_account_keep_its_email_in_another_case(client, maria):
-    response = client.post(reverse("profile"), profile_data(email="Maria@Example.com"))
+    response = client.post(reverse("authfold:profile"), profile_data(email="Maria@Example.com"))
     assert response.status_code == 302
     maria.refresh_from_db()
     assert maria.email == "Maria@example.com"
@@ -78,7 +78,7 @@ def test_profile_lets_an_account_keep_its_email_in_another_case(client, maria):
 
 def test_profile_saves_names_and_a_new_username(client, maria):
     client.post(
-        reverse("profile"),
+        reverse("authfold:profile"),
         profile_data(username="maria.garcia", first_name="María", last_name="García"),
     )
     maria.refresh_from_db()
@@ -90,14 +90,14 @@ def test_profile_saves_names_and_a_new_username(client, maria):
 
 
 def test_profile_asks_anonymous_visitors_to_log_in(client):
-    response = client.get(reverse("profile"))
+    response = client.get(reverse("authfold:profile"))
     assert response.status_code == 302
-    assert response.url.startswith(reverse("login"))
+    assert response.url.startswith(reverse("authfold:login"))
 
 
 def test_profile_change_that_loses_the_race_shows_a_field_error(client, maria, monkeypatch):
     take_after_check(monkeypatch, ProfileForm, username="MARIA.G", email="other@example.com")
-    response = client.post(reverse("profile"), profile_data(username="maria.g"))
+    response = client.post(reverse("authfold:profile"), profile_data(username="maria.g"))
     assert response.status_code == 200
     assert error_codes(response, "username") == {"username_taken"}
     maria.refresh_from_db()
@@ -115,7 +115,7 @@ def test_a_refused_email_reaches_the_email_field(maria):
 def test_profile_keeps_an_unchanged_legacy_email_shared_with_another_account(client, maria):
     """bulk_create writes around Model.save(): the legacy row predates the rule."""
     User.objects.bulk_create([User(username="legacy", email="MARIA@example.com")])
-    response = client.post(reverse("profile"), profile_data(first_name="María"))
+    response = client.post(reverse("authfold:profile"), profile_data(first_name="María"))
     assert response.status_code == 302
     maria.refresh_from_db()
     assert maria.first_name == "María"
@@ -126,7 +126,7 @@ def test_profile_keeps_an_unchanged_username_that_is_now_reserved(client, settin
     support = UserFactory(username="support", email="support@example.com")
     client.force_login(support)
     response = client.post(
-        reverse("profile"),
+        reverse("authfold:profile"),
         profile_data(username="support", email="support@example.com", last_name="Desk"),
     )
     assert response.status_code == 302
@@ -137,5 +137,5 @@ def test_profile_keeps_an_unchanged_username_that_is_now_reserved(client, settin
 def test_profile_asks_a_legacy_account_without_email_for_one(client):
     User.objects.bulk_create([User(username="maria", email="")])
     client.force_login(User.objects.get())
-    response = client.post(reverse("profile"), profile_data(email="", first_name="María"))
+    response = client.post(reverse("authfold:profile"), profile_data(email="", first_name="María"))
     assert error_codes(response, "email") == {"email_required"}

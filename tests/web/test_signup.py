@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.test import override_settings
 from django.urls import reverse
 
-from accounts.forms import SignUpForm
+from authfold.accounts.forms import SignUpForm
 from tests.factories import UserFactory
 from tests.web.pages import STRONG_PASSWORD, error_codes, new_account_data, take_after_check
 
@@ -74,16 +74,16 @@ def test_signup_refuses_and_names_the_field(client, existing, typed, field, code
     if existing:
         UserFactory(**existing)
     accounts_before = User.objects.count()
-    response = client.post(reverse("signup"), new_account_data(**typed))
+    response = client.post(reverse("authfold:signup"), new_account_data(**typed))
     assert response.status_code == 200
     assert code in error_codes(response, field)
     assert User.objects.count() == accounts_before
 
 
 def test_signup_creates_the_account_and_logs_in(client):
-    response = client.post(reverse("signup"), new_account_data(email="maria@EXAMPLE.com"))
+    response = client.post(reverse("authfold:signup"), new_account_data(email="maria@EXAMPLE.com"))
     assert response.status_code == 302
-    assert response.url == reverse("profile")
+    assert response.url == reverse("authfold:profile")
     user = User.objects.get()
     assert (user.username, user.email) == ("maria", "maria@example.com")
     assert user.check_password(STRONG_PASSWORD)
@@ -91,18 +91,18 @@ def test_signup_creates_the_account_and_logs_in(client):
 
 
 def test_signup_stores_the_username_nfkc_normalised(client):
-    client.post(reverse("signup"), new_account_data(username="ｍａｒｉａ"))
+    client.post(reverse("authfold:signup"), new_account_data(username="ｍａｒｉａ"))
     assert User.objects.get().username == "maria"
 
 
 def test_signup_accepts_a_single_script_non_latin_username(client):
-    client.post(reverse("signup"), new_account_data(username="Джон"))
+    client.post(reverse("authfold:signup"), new_account_data(username="Джон"))
     assert User.objects.get().username == "Джон"
 
 
 def test_signup_that_loses_the_race_for_a_username_shows_a_field_error(client, monkeypatch):
     take_after_check(monkeypatch, SignUpForm, username="Maria", email="other@example.com")
-    response = client.post(reverse("signup"), new_account_data(username="maria"))
+    response = client.post(reverse("authfold:signup"), new_account_data(username="maria"))
     assert response.status_code == 200
     assert error_codes(response, "username") == {"username_taken"}
     assert list(User.objects.values_list("username", flat=True)) == ["Maria"]
@@ -111,9 +111,9 @@ def test_signup_that_loses_the_race_for_a_username_shows_a_field_error(client, m
 
 def test_signed_in_person_is_sent_from_signup_to_the_profile(client):
     client.force_login(UserFactory())
-    response = client.get(reverse("signup"))
+    response = client.get(reverse("authfold:signup"))
     assert response.status_code == 302
-    assert response.url == reverse("profile")
+    assert response.url == reverse("authfold:profile")
 
 
 @pytest.fixture
@@ -124,14 +124,14 @@ def email_constraint_on(accounts_migrator):
         accounts_migrator.to("0004")
         yield
         accounts_migrator.to("0003")
-    call_command("migrate", "accounts", verbosity=0)
+    call_command("migrate", "authfold", verbosity=0)
 
 
 def test_signup_that_loses_the_race_for_an_email_shows_a_field_error(
     client, monkeypatch, email_constraint_on
 ):
     take_after_check(monkeypatch, SignUpForm, username="john", email="MARIA@example.com")
-    response = client.post(reverse("signup"), new_account_data(email="maria@example.com"))
+    response = client.post(reverse("authfold:signup"), new_account_data(email="maria@example.com"))
     assert response.status_code == 200
     assert error_codes(response, "email") == {"email_taken"}
     assert list(User.objects.values_list("username", flat=True)) == ["john"]

@@ -6,8 +6,8 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from accounts.admin import UserAdmin
-from accounts.forms import UserAddForm, UserChangeForm
+from authfold.accounts.admin import UserAdmin
+from authfold.accounts.forms import UserAddForm, UserChangeForm
 from tests.factories import UserFactory
 from tests.web.pages import STRONG_PASSWORD, error_codes, new_account_data, take_after_check
 

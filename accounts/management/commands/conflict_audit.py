@@ -15,12 +15,12 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections
 from tqdm import tqdm
 
-from accounts.caseless import caseless_keys_ready
-from accounts.models import CaselessKey, RenameRecord
-from data_migrations.detection import Survey
-from data_migrations.keys import backfill_caseless_keys, refresh_stale_caseless_keys
-from data_migrations.planning import flatten, plan_resolution
-from data_migrations.resolution import apply_resolution
+from authfold.accounts.caseless import caseless_keys_ready
+from authfold.accounts.models import CaselessKey, RenameRecord
+from authfold.data_migrations.detection import Survey
+from authfold.data_migrations.keys import backfill_caseless_keys, refresh_stale_caseless_keys
+from authfold.data_migrations.planning import flatten, plan_resolution
+from authfold.data_migrations.resolution import apply_resolution
 
 ACCOUNT_COLUMNS = ("id", "username", "email", "is_active", "last_login", "date_joined")
 # The text report lists this many blank emails; json and csv list them all.

@@ -1,6 +1,6 @@
 """``manage.py notify_renamed_users``: email each account that conflict resolution renamed its new
 username, once. The message comes from two templates a project can override:
-``accounts/email/username_renamed_subject.txt`` and ``accounts/email/username_renamed_body.txt``
+``authfold/email/username_renamed_subject.txt`` and ``authfold/email/username_renamed_body.txt``
 (context: ``record``, a RenameRecord, and ``user``).
 """
 
@@ -10,11 +10,11 @@ from django.db import DEFAULT_DB_ALIAS
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from accounts.caseless import email_key
-from accounts.models import RenameRecord
+from authfold.accounts.caseless import email_key
+from authfold.accounts.models import RenameRecord
 
-SUBJECT_TEMPLATE = "accounts/email/username_renamed_subject.txt"
-BODY_TEMPLATE = "accounts/email/username_renamed_body.txt"
+SUBJECT_TEMPLATE = "authfold/email/username_renamed_subject.txt"
+BODY_TEMPLATE = "authfold/email/username_renamed_body.txt"
 
 
 def renamed_message(record):

@@ -4,6 +4,9 @@ import pytest
 
 from authfold.accounts.caseless import forget_caseless_keys_state
 
+# The host project has a suite of its own, run in its own process by test_host_adoption.py.
+collect_ignore = ["host"]
+
 
 @pytest.fixture(autouse=True)
 def fast_password_hasher(settings):

@@ -1,0 +1,50 @@
+"""The host's plain ModelForm on User (username, email) refuses a caseless twin with a form error
+on ``username`` and lets a person change the case of their own name."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from accounts.forms import AccountSettingsForm
+
+pytestmark = pytest.mark.django_db
+
+User = get_user_model()
+
+
+def test_the_form_refuses_a_caseless_twin_on_username(make_user):
+    make_user("maria")
+    ann = make_user("ann")
+    form = AccountSettingsForm(instance=ann, data={"username": "MARIA", "email": ann.email})
+    assert not form.is_valid()
+    assert form.has_error("username", code="username_taken")
+
+
+def test_the_form_refuses_a_unicode_caseless_twin_on_username(make_user):
+    make_user("Straße")
+    ann = make_user("ann")
+    form = AccountSettingsForm(instance=ann, data={"username": "STRASSE", "email": ann.email})
+    assert not form.is_valid()
+    assert form.has_error("username", code="username_taken")
+
+
+def test_the_settings_page_shows_the_twin_error_and_keeps_the_name(client, make_user):
+    make_user("maria")
+    ann = make_user("ann")
+    client.force_login(ann)
+    response = client.post(reverse("accounts:settings"), {"username": "Maria", "email": ann.email})
+    assert response.status_code == 200
+    assert response.context["form"].has_error("username", code="username_taken")
+    ann.refresh_from_db()
+    assert ann.username == "ann"
+
+
+def test_a_person_can_change_the_case_of_their_own_name(client, make_user):
+    maria = make_user("maria")
+    client.force_login(maria)
+    response = client.post(
+        reverse("accounts:settings"), {"username": "Maria", "email": maria.email}
+    )
+    assert response.status_code == 302
+    maria.refresh_from_db()
+    assert maria.username == "Maria"

@@ -1,0 +1,36 @@
+"""``createsuperuser`` and ``changepassword`` with a caseless twin end in a command error (what
+``manage.py`` prints as one line and exit status 1), never a traceback."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+
+from tests.people import legacy_users
+
+pytestmark = pytest.mark.django_db
+
+User = get_user_model()
+
+
+def test_createsuperuser_refuses_a_caseless_twin_with_a_command_error(make_user):
+    make_user("maria")
+    with pytest.raises(CommandError):
+        call_command(
+            "createsuperuser", interactive=False, username="MARIA", email="boss@example.com"
+        )
+    assert not User.objects.filter(email="boss@example.com").exists()
+
+
+def test_createsuperuser_refuses_a_unicode_caseless_twin_with_a_command_error(make_user):
+    make_user("Straße")
+    with pytest.raises(CommandError):
+        call_command(
+            "createsuperuser", interactive=False, username="STRASSE", email="boss@example.com"
+        )
+    assert not User.objects.filter(email="boss@example.com").exists()
+
+
+def test_changepassword_for_a_name_that_twins_share_is_a_command_error():
+    legacy_users("maria", "Maria")
+    with pytest.raises(CommandError):
+        call_command("changepassword", "MARIA")

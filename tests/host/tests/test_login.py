@@ -44,7 +44,7 @@ def test_the_hosts_email_backend_still_logs_in_by_email(client, make_user):
     maria = make_user("maria", email="maria.garcia@example.com")
     response = client.post(
         reverse("accounts:login"),
-        {"username": "Maria.Garcia@example.com", "password": PASSWORD},
+        {"username": "maria.garcia@example.com", "password": PASSWORD},
     )
     assert response.status_code == 302
     assert client.session[SESSION_KEY] == str(maria.pk)

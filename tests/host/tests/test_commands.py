@@ -1,6 +1,9 @@
 """``createsuperuser`` and ``changepassword`` with a caseless twin end in a command error (what
 ``manage.py`` prints as one line and exit status 1), never a traceback."""
 
+import getpass
+from io import StringIO
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
@@ -30,7 +33,17 @@ def test_createsuperuser_refuses_a_unicode_caseless_twin_with_a_command_error(ma
     assert not User.objects.filter(email="boss@example.com").exists()
 
 
-def test_changepassword_for_a_name_that_twins_share_is_a_command_error():
+def test_changepassword_finds_the_account_by_any_case_of_its_name(make_user, monkeypatch):
+    maria = make_user("Maria")
+    monkeypatch.setattr(getpass, "getpass", lambda prompt="": "a new password 42")
+    call_command("changepassword", "MARIA", stdout=StringIO())
+    maria.refresh_from_db()
+    assert maria.check_password("a new password 42")
+
+
+def test_changepassword_for_a_name_that_twins_share_is_a_command_error_naming_them():
     legacy_users("maria", "Maria")
-    with pytest.raises(CommandError):
+    with pytest.raises(CommandError) as refusal:
         call_command("changepassword", "MARIA")
+    assert "maria" in str(refusal.value)
+    assert "Maria" in str(refusal.value)

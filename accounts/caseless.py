@@ -18,6 +18,8 @@ import unicodedata
 from django.db import connections
 from django.db.models import CharField, Value
 from django.db.models.functions import Lower
+from django.db.models.signals import post_migrate
+from django.dispatch import receiver
 
 
 def normalize_username(username):
@@ -122,3 +124,10 @@ def caseless_keys_ready(using):
 def forget_caseless_keys_state():
     """Make :func:`caseless_keys_ready` look again, after migrating the accounts app backwards."""
     _ready_aliases.clear()
+
+
+@receiver(post_migrate, dispatch_uid="authfold-forget-caseless-keys-state")
+def forget_caseless_keys_state_after_migrate(**kwargs):
+    """A ``migrate`` in this process (``migrate authfold zero`` in a host's test, say) may have
+    dropped the key table: the next lookup looks again instead of querying a missing table."""
+    forget_caseless_keys_state()

@@ -50,7 +50,7 @@ def test_a_user_model_that_logs_in_by_email_is_refused_at_start_up(settings):
     settings.AUTH_USER_MODEL = "accounts.EmailUser"
     errors = [m for m in authfold_messages() if m.level >= checks.ERROR]
     assert len(errors) == 1
-    assert "USERNAME_FIELD" in errors[0].msg
+    assert "accounts.EmailUser" in errors[0].msg
 
 
 @pytest.mark.django_db

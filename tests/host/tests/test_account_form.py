@@ -1,5 +1,6 @@
 """The host's plain ModelForm on User (username, email) refuses a caseless twin with a form error
-on ``username`` and lets a person change the case of their own name."""
+on ``username``, a shared or blank email on ``email``, and lets a person change the case of their
+own name."""
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -26,6 +27,21 @@ def test_the_form_refuses_a_unicode_caseless_twin_on_username(make_user):
     form = AccountSettingsForm(instance=ann, data={"username": "STRASSE", "email": ann.email})
     assert not form.is_valid()
     assert form.has_error("username", code="username_taken")
+
+
+def test_the_form_refuses_an_email_another_account_has_in_another_case(make_user):
+    make_user("maria", email="maria@example.com")
+    ann = make_user("ann")
+    form = AccountSettingsForm(instance=ann, data={"username": "ann", "email": "MARIA@example.com"})
+    assert not form.is_valid()
+    assert form.has_error("email", code="email_taken")
+
+
+def test_the_form_refuses_a_blank_email(make_user):
+    ann = make_user("ann")
+    form = AccountSettingsForm(instance=ann, data={"username": "ann", "email": ""})
+    assert not form.is_valid()
+    assert form.has_error("email", code="email_required")
 
 
 def test_the_settings_page_shows_the_twin_error_and_keeps_the_name(client, make_user):

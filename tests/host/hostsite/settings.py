@@ -75,8 +75,8 @@ if ENGINE.endswith("sqlite3"):
             {"timeout": 20, "transaction_mode": "IMMEDIATE"}
         )
     else:
-        DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
         DATABASES["default"]["ENGINE"] = "authfold.accounts.sqlite3"
+        DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20})
 elif ENGINE.endswith("mysql"):
     DATABASES["default"]["OPTIONS"] = {
         "charset": "utf8mb4",

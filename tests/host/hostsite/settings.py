@@ -118,7 +118,6 @@ USE_TZ = True
 STATIC_URL = "static/"
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "/"
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -8,6 +8,7 @@ from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.db.models import DateTimeField, F, Value
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from authfold.accounts.caseless import (
@@ -27,8 +28,9 @@ MAX_TWINS_CONSIDERED = 20
 # Set on the user that authenticate() returns when the login was a renamed account's old username:
 # the login page reads it to tell the person their new name.
 RENAMED_LOGIN_ATTRIBUTE = "authfold_renamed_login"
-# The rename date of a row found by its current name: none (the lookup's UNION needs the column).
-NOT_RENAMED = Value(None, output_field=DateTimeField())
+# The rename date of a row found by its current name: none (the lookup's UNION needs the column,
+# typed, or PostgreSQL takes the NULL for text).
+NOT_RENAMED = Cast(Value(None), DateTimeField())
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from datetime import timezone as dt_timezone
 import pytest
 from django.contrib.auth import SESSION_KEY, authenticate
 from django.contrib.auth.hashers import make_password
+from django.contrib.auth.tokens import default_token_generator
 from django.test import Client
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
@@ -22,6 +23,7 @@ from authfold.data_migrations.keys import backfill_caseless_keys
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 from tests.test_backend import CountingPasswordHasher
 from tests.twins import User, bulk_users, resolve
+from tests.web.pages import new_account_data
 
 pytestmark = pytest.mark.django_db
 
@@ -75,7 +77,7 @@ def test_login_with_the_new_username_is_not_marked(renamed):
 
 
 def test_keeper_logs_in_with_its_own_name_in_any_case(renamed, keeper):
-    for typed in ["maria", "MARIA"]:
+    for typed in ["maria", "MARIA", "ＭＡＲＩＡ"]:
         assert login(typed, KEEPERS_PASSWORD) == keeper
 
 
@@ -104,6 +106,11 @@ def test_old_username_stops_logging_in_after_the_period(renamed):
     renamed_days_ago(91)
     assert login("Maria") is None
     assert login("Maria_1") == renamed
+
+
+def test_after_the_period_the_old_spelling_reaches_the_keeper(renamed, keeper):
+    renamed_days_ago(91)
+    assert login("Maria", KEEPERS_PASSWORD) == keeper
 
 
 def test_the_period_follows_the_setting(renamed, settings):
@@ -204,6 +211,32 @@ def test_old_username_costs_one_hashing_like_an_unknown_name_or_a_wrong_password
     assert costs == dict.fromkeys(costs, 1)
 
 
+# What a rename leaves alone
+
+
+def test_a_password_reset_link_sent_before_the_rename_still_works_after_it():
+    [_keeper] = bulk_users("maria", password=make_password(KEEPERS_PASSWORD))
+    [twin] = bulk_users("Maria", password=make_password(DEFAULT_PASSWORD))
+    token = default_token_generator.make_token(twin)
+    resolve()
+    twin.refresh_from_db()
+    assert twin.username == "Maria_1"
+    assert default_token_generator.check_token(twin, token)
+
+
+def test_a_session_opened_before_the_rename_stays_open_as_the_renamed_account():
+    bulk_users("maria", password=make_password(KEEPERS_PASSWORD))
+    [twin] = bulk_users("Maria", password=make_password(DEFAULT_PASSWORD))
+    browser = Client()
+    browser.force_login(twin)
+    # Logging in made "Maria" the most recent login, which keeps the name: make "maria" the keeper.
+    User.objects.filter(username="maria").update(last_login=timezone.now() + timedelta(hours=1))
+    resolve()
+    response = browser.get("/api/users/me/")
+    assert response.status_code == 200
+    assert response.json()["username"] == "Maria_1"
+
+
 # The web login page
 
 
@@ -251,6 +284,24 @@ def test_login_page_with_old_username_after_the_period_shows_the_form_error(brow
     [error] = response.context["form"].non_field_errors().as_data()
     assert error.code == "invalid_login"
     assert str(INVALID_LOGIN_BY_EMAIL) in response.content.decode().replace("&#x27;", "'")
+    assert SESSION_KEY not in browser.session
+
+
+def test_someone_who_signs_up_as_the_old_name_within_the_period_owns_it(browser, renamed, keeper):
+    keeper.delete()  # the name is free again: the renamed account only holds "Maria_1"
+    newcomer = new_account_data(username="Maria", email="newcomer@example.com")
+    assert browser.post("/accounts/signup/", newcomer).status_code == 302
+    browser.post("/accounts/logout/", follow=True)  # shows, and so clears, the welcome message
+    response = browser.post(
+        LOGIN_URL, {"username": "Maria", "password": newcomer["password1"]}, follow=True
+    )
+    assert browser.session[SESSION_KEY] == str(User.objects.get(username="Maria").pk)
+    assert list(response.context["messages"]) == []
+    browser.post("/accounts/logout/")
+    log_in_with_renamed_password = browser.post(
+        LOGIN_URL, {"username": "Maria", "password": DEFAULT_PASSWORD}
+    )
+    assert log_in_with_renamed_password.status_code == 200
     assert SESSION_KEY not in browser.session
 
 

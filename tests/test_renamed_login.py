@@ -11,6 +11,7 @@ import pytest
 from django.contrib.auth import SESSION_KEY, authenticate
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.tokens import default_token_generator
+from django.db import connection, models
 from django.test import Client
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
@@ -85,6 +86,44 @@ def test_old_username_counts_only_byte_for_byte(renamed, keeper):
     # "MARIA" is the keeper's name in another case: the renamed account's password opens nothing.
     assert login("MARIA") is None
     assert login("ＭＡＲＩＡ") is None
+
+
+# A case-insensitive collation on the rename log: MariaDB gives our tables the database's default
+# collation (utf8mb4_general_ci on a stock server) even where auth_user.username is utf8mb4_bin.
+CASELESS_COLLATIONS = {
+    "mysql": "utf8mb4_general_ci",
+    "sqlite": "NOCASE",
+    "postgresql": "authfold_test_caseless",
+}
+
+
+@pytest.fixture
+def caseless_rename_log(transactional_db):
+    """The rename log's ``old_username`` in a case-insensitive collation, for one test."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE COLLATION IF NOT EXISTS authfold_test_caseless "
+                "(provider = icu, locale = 'und-u-ks-level2', deterministic = false)"
+            )
+    binary = RenameRecord._meta.get_field("old_username")
+    caseless = models.CharField(max_length=150, db_collation=CASELESS_COLLATIONS[connection.vendor])
+    caseless.set_attributes_from_name("old_username")
+    caseless.model = RenameRecord
+    with connection.schema_editor() as editor:
+        editor.alter_field(RenameRecord, binary, caseless)
+    yield
+    with connection.schema_editor() as editor:
+        editor.alter_field(RenameRecord, caseless, binary)
+
+
+def test_old_username_is_compared_byte_for_byte_whatever_the_rename_logs_collation(
+    caseless_rename_log, renamed, keeper
+):
+    assert RenameRecord.objects.filter(old_username="MARIA").exists()  # the collation folds case
+    assert login("MARIA") is None
+    assert login("MARIA", KEEPERS_PASSWORD) == keeper
+    assert login("Maria") == renamed
 
 
 def test_old_username_with_a_wrong_password_is_refused(renamed):

@@ -250,6 +250,17 @@ def test_old_username_costs_one_hashing_like_an_unknown_name_or_a_wrong_password
     assert costs == dict.fromkeys(costs, 1)
 
 
+def test_an_old_username_refused_for_naming_several_accounts_hashes_once(counting_hasher, renamed):
+    RenameRecord.objects.create(
+        run=uuid.uuid4(),
+        user=UserFactory(username="Maria_2"),
+        old_username="Maria",
+        new_username="Maria_2",
+        reason="test",
+    )
+    assert hashings(counting_hasher, "Maria", DEFAULT_PASSWORD) == 1
+
+
 # What a rename leaves alone
 
 

@@ -1,5 +1,7 @@
 """django-authfold's own settings, each with its default; the README's "Settings" says what they do."""
 
+from datetime import timedelta
+
 from django.conf import settings
 
 DEFAULTS = {
@@ -18,9 +20,18 @@ DEFAULTS = {
     "AUTHFOLD_RENAME_SEPARATOR": "_",
     # Have migration 0004 make the database refuse a second account with the same email, any case.
     "AUTHFOLD_UNIQUE_EMAIL_CONSTRAINT": False,
+    # For this many days after conflict resolution renamed an account, its exact old username
+    # (with the account's own password) still logs in to it; 0 or None turns that off.
+    "AUTHFOLD_RENAMED_LOGIN_DAYS": 90,
 }
 
 
 def authfold_setting(name):
     """The project's value for one AUTHFOLD_* setting, or our default."""
     return getattr(settings, name, DEFAULTS[name])
+
+
+def renamed_login_period():
+    """How long a renamed account's old username keeps logging in, or ``None`` when never."""
+    days = authfold_setting("AUTHFOLD_RENAMED_LOGIN_DAYS")
+    return timedelta(days=days) if days else None

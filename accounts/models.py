@@ -6,6 +6,8 @@
 from django.conf import settings
 from django.db import models
 
+from authfold.accounts.conf import renamed_login_period
+
 
 class CaselessKey(models.Model):
     """One user's username and email keys (see :mod:`authfold.accounts.caseless`), as indexed digests.
@@ -59,6 +61,18 @@ class RenameRecord(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [
+            # The login backend looks an unknown name up here (a renamed person's old username).
+            models.Index(fields=["old_username"], name="authfold_rename_old_username"),
+        ]
 
     def __str__(self):
         return f"{self.old_username} → {self.new_username}"
+
+    @property
+    def old_username_works_until(self):
+        """Until when the old username still logs in to the account, or ``None`` if it never does."""
+        period = renamed_login_period()
+        if period is None or self.reverted_at is not None:
+            return None
+        return self.created_at + period

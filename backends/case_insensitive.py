@@ -1,19 +1,47 @@
 """``CaseInsensitiveModelBackend``: log in as ``maria``, ``Maria`` or ``ＭＡＲＩＡ``, one account."""
 
 import logging
+from dataclasses import dataclass
+from datetime import datetime
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+from django.db.models import CharField, DateTimeField, F, Value
+from django.db.models.functions import Cast
+from django.utils import timezone
 
-from authfold.accounts.caseless import same_username, users_with_email, users_with_username
-from authfold.accounts.conf import authfold_setting
+from authfold.accounts.caseless import (
+    caseless_keys_ready,
+    same_username,
+    users_with_email,
+    users_with_username,
+)
+from authfold.accounts.conf import authfold_setting, renamed_login_period
 
 logger = logging.getLogger("authfold.login")
 UserModel = get_user_model()
 
 # More rows than this for one name means something is badly wrong; never load them all.
 MAX_TWINS_CONSIDERED = 20
+
+# Set on the user that authenticate() returns when the login was a renamed account's old username:
+# the login page reads it to tell the person their new name.
+RENAMED_LOGIN_ATTRIBUTE = "authfold_renamed_login"
+# A row found by its current name has no old name and no rename date. The lookup's UNION needs
+# the columns all the same, typed, or PostgreSQL takes the NULL for text.
+NOT_RENAMED = {
+    "authfold_renamed_from": Cast(Value(None), CharField()),
+    "authfold_renamed_at": Cast(Value(None), DateTimeField()),
+}
+
+
+@dataclass(frozen=True)
+class RenamedLogin:
+    """A login through the old username conflict resolution took away, and until when it works."""
+
+    old_username: str
+    works_until: datetime
 
 
 class CaseInsensitiveModelBackend(ModelBackend):
@@ -53,16 +81,32 @@ class CaseInsensitiveModelBackend(ModelBackend):
         users = UserModel._default_manager.all()
         # One statement, two index lookups: the caseless key, and the exact name, which finds a
         # user written around Model.save() (bulk_create, raw SQL) that has no key yet and lets an
-        # exact-case owner win over legacy twins.
+        # exact-case owner win over legacy twins. A third, on the rename log, finds a renamed
+        # account by its old name (renamed_users); its rows are told apart by that old name.
         # UNION ALL: no sort to remove the duplicate a user matching both ways makes; done here.
-        both = users_with_username(users, login).union(users.filter(username=login), all=True)
-        rows = list({user.pk: user for user in both[:MAX_TWINS_CONSIDERED]}.values())
+        both = (
+            users_with_username(users, login)
+            .annotate(**NOT_RENAMED)
+            .union(
+                users.filter(username=login).annotate(**NOT_RENAMED),
+                self.renamed_users(users, login),
+                all=True,
+            )
+        )
+        found = list(both[:MAX_TWINS_CONSIDERED])
+        rows = list(
+            {user.pk: user for user in found if user.authfold_renamed_from is None}.values()
+        )
         # Decided here, not by the database: a case- or accent-insensitive MariaDB collation
-        # widens `username=`, and a stale key (a rename through update()) names someone else.
+        # widens `username=` (and `old_username=` in the rename log), and a stale key (a rename
+        # through update()) names someone else.
         exact = [user for user in rows if user.username == login]
         matches = [user for user in rows if same_username(user.username, login)]
         if exact:
             return exact[0]
+        renamed = [user for user in found if user.authfold_renamed_from == login]
+        if renamed:
+            return self.find_renamed_user(login, renamed)
         if len(matches) == 1:
             return matches[0]
         if matches:
@@ -71,6 +115,48 @@ class CaseInsensitiveModelBackend(ModelBackend):
         if authfold_setting("AUTHFOLD_LOGIN_BY_EMAIL") and "@" in login:
             return self.find_user_by_email(users, login)
         return None
+
+    def renamed_users(self, users, login):
+        """The accounts conflict resolution renamed away from exactly ``login`` within the last
+        ``AUTHFOLD_RENAMED_LOGIN_DAYS``, each row with the old name and the rename date
+        (``authfold_renamed_from``, ``authfold_renamed_at``).
+
+        Exact, byte for byte: the old spelling is what the person typed for years. One index
+        lookup on the rename log's ``old_username``. Reverted renames do not count; a record
+        whose account has been deleted finds nothing. The account may have been renamed again
+        since: the record points at the person, whatever their name is now.
+        """
+        period = renamed_login_period()
+        # Before migrate (a rolling deploy) the rename log does not exist yet, like the key table.
+        if period is None or not caseless_keys_ready(users.db):
+            return users.annotate(**NOT_RENAMED).none()
+        return users.filter(
+            rename_records__old_username=login,
+            rename_records__reverted_at__isnull=True,
+            rename_records__created_at__gte=timezone.now() - period,
+        ).annotate(
+            authfold_renamed_from=F("rename_records__old_username"),
+            authfold_renamed_at=F("rename_records__created_at"),
+        )
+
+    def find_renamed_user(self, login, rows):
+        """The one account ``rows`` (from :meth:`renamed_users`) names, marked for the login page
+        with a :class:`RenamedLogin`; several accounts renamed from the same name log nobody in."""
+        accounts = {user.pk: user for user in rows}
+        if len(accounts) > 1:
+            logger.warning(
+                "Refused a login by the old username %r: accounts %s were all renamed from it. "
+                "Their new usernames still log in.",
+                login,
+                ", ".join(f"{user.pk} ({user.username!r})" for user in accounts.values()),
+            )
+            return None
+        [user] = accounts.values()
+        renamed_at = max(row.authfold_renamed_at for row in rows)
+        setattr(
+            user, RENAMED_LOGIN_ATTRIBUTE, RenamedLogin(login, renamed_at + renamed_login_period())
+        )
+        return user
 
     def refuse_ambiguous_login(self, login, twins):
         """Legacy twins and no exact-case owner: nobody logs in, and operators are told."""

@@ -6,12 +6,13 @@ database, and no plan may read a whole table.
 """
 
 import random
+import uuid
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 
-from authfold.accounts.models import CaselessKey
+from authfold.accounts.models import CaselessKey, RenameRecord
 from authfold.accounts.validators import validate_email_available, validate_username_available
 from authfold.backends import CaseInsensitiveModelBackend
 from bench.loading import analyze_tables, email_for, load_users, random_case, username_for
@@ -106,3 +107,44 @@ def test_issued_statements_are_what_the_call_sends(users_at_scale):
     statements = issued_statements(lambda: validate_username_available("Newcomer.Maria"))
     assert len(statements) == 1
     assert CaselessKey._meta.db_table in statements[0]
+
+
+RENAMES_AT_SCALE = 5_000
+
+
+@pytest.fixture(scope="module")
+def renames_at_scale(users_at_scale, django_db_blocker):
+    """A rename log of 5,000 records (old name ``Old.N`` for the Nth loaded user), analyzed.
+
+    Written outside the tests' transactions, as the users are: MariaDB's ANALYZE commits."""
+    records = [
+        RenameRecord(
+            run=uuid.uuid4(),
+            user_id=users_at_scale.first_id + number,
+            old_username=f"Old.{number}",
+            new_username=username_for(number),
+            reason="bench",
+        )
+        for number in range(RENAMES_AT_SCALE)
+    ]
+    table = connection.ops.quote_name(RenameRecord._meta.db_table)
+    with django_db_blocker.unblock():
+        RenameRecord.objects.bulk_create(records, batch_size=1000)
+        with connection.cursor() as cursor:
+            if connection.vendor == "mysql":
+                cursor.execute(f"ANALYZE TABLE {table}")
+                cursor.fetchall()
+            else:
+                cursor.execute("ANALYZE" if connection.vendor == "sqlite" else f"ANALYZE {table}")
+    yield
+    with django_db_blocker.unblock():
+        RenameRecord.objects.filter(reason="bench").delete()
+
+
+def test_login_lookup_of_a_renamed_accounts_old_name_uses_indexes_at_scale(
+    users_at_scale, renames_at_scale
+):
+    number = random.Random(8).randrange(RENAMES_AT_SCALE)
+    pk, old_name = users_at_scale.first_id + number, f"Old.{number}"
+    assert CaseInsensitiveModelBackend().find_user(old_name).pk == pk
+    assert scanned_tables(lambda: CaseInsensitiveModelBackend().find_user(old_name)) == set()

@@ -56,7 +56,7 @@ def test_token_login_accepts_any_case_of_username(api, typed):
     user = UserFactory(username="Maria")
     response = token_login(api, typed)
     assert response.status_code == 200
-    assert response.json() == {"token": Token.objects.get(user=user).key}
+    assert response.json() == {"token": Token.objects.get(user=user).key, "username": "Maria"}
 
 
 def test_token_login_answers_the_same_token_for_every_case_variant(api):
@@ -68,7 +68,7 @@ def test_token_login_answers_the_same_token_for_every_case_variant(api):
 def test_token_login_accepts_email_in_any_case_on_the_demo_site(api):
     user = UserFactory(username="maria", email="maria@example.com")
     response = token_login(api, "Maria@EXAMPLE.com")
-    assert response.json() == {"token": Token.objects.get(user=user).key}
+    assert response.json() == {"token": Token.objects.get(user=user).key, "username": "maria"}
 
 
 @pytest.mark.parametrize(
@@ -91,7 +91,10 @@ def test_token_login_refusals_are_one_generic_400(api, username, password, activ
 def test_token_login_gives_the_exact_case_owner_of_legacy_twins_a_token(api, legacy_twins):
     response = token_login(api, "Maria")
     assert response.status_code == 200
-    assert response.json() == {"token": Token.objects.get(user=legacy_twins["Maria"]).key}
+    assert response.json() == {
+        "token": Token.objects.get(user=legacy_twins["Maria"]).key,
+        "username": "Maria",
+    }
 
 
 def test_token_login_refuses_another_case_of_legacy_twins_with_400(api, legacy_twins):

@@ -1,10 +1,13 @@
 """``manage.py notify_renamed_users``: each renamed account gets one email with its new name."""
 
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core import mail
 from django.core.management import call_command
+from django.utils import timezone
+from django.utils.formats import date_format
 
 from authfold.accounts.models import RenameRecord
 from tests.twins import User, bulk_users, resolve
@@ -76,3 +79,28 @@ def test_notify_skips_a_rename_that_was_reverted():
     revert_resolution(User, CaselessKey, RenameRecord, "default")
     notify()
     assert mail.outbox == []
+
+
+def test_notify_says_until_when_the_old_username_still_logs_in(settings):
+    settings.AUTHFOLD_RENAMED_LOGIN_DAYS = 30
+    bulk_users("maria", "Maria")
+    resolve()
+    renamed_at = timezone.now() - timedelta(days=1)
+    RenameRecord.objects.update(created_at=renamed_at)
+    notify()
+    until = date_format(timezone.localtime(renamed_at + timedelta(days=30)))
+    body = " ".join(mail.outbox[0].body.split())
+    assert f"For 30 days after the change, until {until}, your old username “Maria”" in body
+
+
+@pytest.mark.parametrize("why", ["setting off", "period over"])
+def test_notify_says_nothing_of_an_old_username_that_no_longer_logs_in(settings, why):
+    bulk_users("maria", "Maria")
+    resolve()
+    if why == "setting off":
+        settings.AUTHFOLD_RENAMED_LOGIN_DAYS = 0
+    else:
+        RenameRecord.objects.update(created_at=timezone.now() - timedelta(days=91))
+    notify()
+    assert "old username" not in mail.outbox[0].body
+    assert "Your password has not changed" in mail.outbox[0].body

@@ -50,7 +50,8 @@ class TokenLoginSerializer(serializers.Serializer):
 
 
 class TokenLoginView(APIView):
-    """Log in through the API: answers the account's token, the same one for every case variant."""
+    """Log in through the API: answers the account's token, the same one for every case variant,
+    and the account's username as it is stored now."""
 
     authentication_classes = []  # credentials come in the body; no session, so no CSRF check
     permission_classes = [AllowAny]
@@ -61,7 +62,14 @@ class TokenLoginView(APIView):
         operation_id="auth_token_create",
         request=TokenLoginSerializer,
         responses={
-            200: inline_serializer("AuthToken", {"token": serializers.CharField()}),
+            200: OpenApiResponse(
+                inline_serializer(
+                    "AuthToken",
+                    {"token": serializers.CharField(), "username": serializers.CharField()},
+                ),
+                description="The account's token and its current username, which differs from "
+                "the one sent after a login with an old username conflict resolution renamed.",
+            ),
             400: OpenApiResponse(
                 inline_serializer(
                     "LoginError",
@@ -83,5 +91,7 @@ class TokenLoginView(APIView):
     def post(self, request):
         serializer = TokenLoginSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
-        token, _created = Token.objects.get_or_create(user=serializer.validated_data["user"])
-        return Response({"token": token.key})
+        user = serializer.validated_data["user"]
+        token, _created = Token.objects.get_or_create(user=user)
+        # The current name: a client that sent a renamed account's old username learns the new one.
+        return Response({"token": token.key, "username": user.get_username()})

@@ -1,7 +1,8 @@
 """``manage.py notify_renamed_users``: email each account that conflict resolution renamed its new
 username, once. The message comes from two templates a project can override:
 ``authfold/email/username_renamed_subject.txt`` and ``authfold/email/username_renamed_body.txt``
-(context: ``record``, a RenameRecord, and ``user``).
+(context: ``record``, a RenameRecord, ``user``, ``old_username_works_until`` and
+``renamed_login_days``).
 """
 
 from django.core.mail import EmailMessage
@@ -11,6 +12,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from authfold.accounts.caseless import email_key
+from authfold.accounts.conf import authfold_setting
 from authfold.accounts.models import RenameRecord
 
 SUBJECT_TEMPLATE = "authfold/email/username_renamed_subject.txt"
@@ -18,8 +20,17 @@ BODY_TEMPLATE = "authfold/email/username_renamed_body.txt"
 
 
 def renamed_message(record):
-    """The email telling ``record.user`` its new username."""
-    context = {"record": record, "user": record.user}
+    """The email telling ``record.user`` its new username, and until when the old one works."""
+    works_until = record.old_username_works_until
+    context = {
+        "record": record,
+        "user": record.user,
+        # None when the old name no longer logs in (the setting is off, or the period is over).
+        "old_username_works_until": works_until
+        if works_until and works_until > timezone.now()
+        else None,
+        "renamed_login_days": authfold_setting("AUTHFOLD_RENAMED_LOGIN_DAYS"),
+    }
     # A subject must be one line, whatever the template's line breaks.
     subject = " ".join(render_to_string(SUBJECT_TEMPLATE, context).split())
     body = render_to_string(BODY_TEMPLATE, context)

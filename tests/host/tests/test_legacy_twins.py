@@ -4,27 +4,36 @@ renames the other and writes down the rename."""
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
+from django.contrib.auth import SESSION_KEY, get_user_model
 from django.core.management import call_command
+from django.urls import reverse
 from django.utils import timezone
 
 from authfold.accounts.models import RenameRecord
-from tests.people import legacy_users
+from tests.people import PASSWORD, legacy_users
+
+KEEPERS_PASSWORD = "the keeper's own password"
 
 User = get_user_model()
 
 
-@pytest.mark.django_db(transaction=True)
-def test_migrate_renames_the_legacy_twin_that_loses_and_records_the_rename():
-    # As before the adoption: none of authfold's tables, twins written by years of sign-ups.
+def adopt_with_legacy_twins():
+    """As before the adoption (none of authfold's tables; ``maria``, who logged in lately, and her
+    twin ``Maria``, each with a password of their own), then ``migrate``."""
     call_command("migrate", "authfold", "zero", verbosity=0)
     try:
-        maria, twin = legacy_users("maria", "Maria")
+        (maria,) = legacy_users("maria", password=KEEPERS_PASSWORD)
+        (twin,) = legacy_users("Maria")
         User.objects.filter(pk=maria.pk).update(last_login=timezone.now())
         User.objects.filter(pk=twin.pk).update(last_login=timezone.now() - timedelta(days=400))
     finally:
         call_command("migrate", verbosity=0)
+    return maria, twin
 
+
+@pytest.mark.django_db(transaction=True)
+def test_migrate_renames_the_legacy_twin_that_loses_and_records_the_rename():
+    maria, twin = adopt_with_legacy_twins()
     maria.refresh_from_db()
     twin.refresh_from_db()
     assert (maria.username, twin.username) == ("maria", "Maria_1")
@@ -34,3 +43,11 @@ def test_migrate_renames_the_legacy_twin_that_loses_and_records_the_rename():
         "Maria",
         "Maria_1",
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_renamed_twin_still_logs_in_on_the_hosts_page_with_its_old_spelling(client):
+    maria, twin = adopt_with_legacy_twins()
+    response = client.post(reverse("accounts:login"), {"username": "Maria", "password": PASSWORD})
+    assert response.status_code == 302
+    assert client.session[SESSION_KEY] == str(twin.pk)

@@ -4,10 +4,12 @@ restores do) leaves nothing behind that refuses the next account with that name.
 from contextlib import contextmanager
 
 import pytest
-from django.contrib.auth import get_user_model
+from django.contrib.auth import authenticate, get_user_model
 from django.db import connection
+from django.test import RequestFactory
 
 from accounts.models import Profile
+from tests.people import PASSWORD
 
 User = get_user_model()
 
@@ -38,4 +40,4 @@ def test_a_user_deleted_by_raw_sql_does_not_block_a_new_account_with_the_name(ma
     new = make_user("GHOST", email="ghost.again@example.com")
 
     assert list(User.objects.values_list("username", flat=True)) == ["GHOST"]
-    assert new.pk != gone.pk
+    assert authenticate(RequestFactory().post("/"), username="ghost", password=PASSWORD) == new

@@ -27,6 +27,12 @@ class EmailUser(AbstractBaseUser):
         app_label = "accounts"
 
 
+def backend_modules():
+    return {
+        name: module for name, module in sys.modules.items() if name.startswith("authfold.backends")
+    }
+
+
 def authfold_messages():
     return [message for message in checks.run_checks() if message.id.startswith("authfold.")]
 
@@ -58,9 +64,7 @@ def test_the_backend_finds_the_user_model_when_it_runs(make_user):
     # As in Django's own auth tests: the backend is first imported while a test has swapped the
     # user model; the user model must not stay the swapped one afterwards.
     maria = make_user("Maria")
-    imported = {
-        name: module for name, module in sys.modules.items() if name.startswith("authfold.backends")
-    }
+    imported = backend_modules()
     for name in imported:
         del sys.modules[name]
     try:
@@ -70,4 +74,9 @@ def test_the_backend_finds_the_user_model_when_it_runs(make_user):
         request = RequestFactory().post("/")
         assert backend.authenticate(request, username="maria", password=PASSWORD) == maria
     finally:
+        # Put back the modules the rest of the process imported, or none if it had not yet.
+        for name in backend_modules():
+            del sys.modules[name]
         sys.modules.update(imported)
+        if "authfold.backends" in imported:
+            sys.modules["authfold"].backends = imported["authfold.backends"]

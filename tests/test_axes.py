@@ -6,9 +6,12 @@ next, its middleware, ``AXES_USERNAME_CALLABLE``, lockouts per name and address)
 ``AXES_ENABLED`` is off there, and these tests turn it on.
 """
 
+from io import StringIO
+
 import pytest
 from axes.models import AccessAttempt
 from django.core.cache import cache
+from django.core.management import call_command
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -106,6 +109,26 @@ def test_a_lockout_of_one_account_leaves_another_open(client, zed):
         web_login(client, spelling, WRONG_PASSWORD)
 
     assert token_login("AMY", DEFAULT_PASSWORD).status_code == 200
+
+
+def test_resetting_the_caseless_key_lifts_the_lockout(client, zed):
+    for spelling in ("zed", "ZED", "zeD"):
+        web_login(client, spelling, WRONG_PASSWORD)
+
+    call_command("axes_reset_username", "zed", stdout=StringIO())
+
+    assert web_login(client, "ZED", DEFAULT_PASSWORD).status_code == 302
+
+
+def test_without_axes_backend_a_locked_out_account_logs_in_anyway(client, zed, settings):
+    # Why docs/LOGIN.md keeps axes' backend first: axes counts, but only its backend refuses.
+    settings.AUTHENTICATION_BACKENDS = ["authfold.backends.CaseInsensitiveModelBackend"]
+    responses = [web_login(client, spelling, WRONG_PASSWORD) for spelling in ("zed", "ZED", "zeD")]
+
+    web_login(client, "Zed", DEFAULT_PASSWORD)
+
+    assert responses[-1].status_code == 429  # axes counted and answered the lockout ...
+    assert is_logged_in(client)  # ... but nothing refused the right password
 
 
 def test_axes_username_reads_the_credentials_then_the_posted_form(rf):

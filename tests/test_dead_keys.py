@@ -115,8 +115,10 @@ def test_audit_fix_removes_dead_keys_and_keys_the_keyless(delete_around_django):
     delete_around_django(UserFactory(username="maria"))
     User.objects.bulk_create([User(username="Maria", email="maria@example.com")])
 
-    call_command("conflict_audit", "--fix", "--no-input", stdout=StringIO())
+    out = StringIO()
+    call_command("conflict_audit", "--fix", "--no-input", stdout=out)
 
+    assert "Deleted 1 caseless key row(s) whose user was gone." in out.getvalue()
     assert audit_summary()["orphan_keys"] == 0
     assert list(keys_for("maria").values_list("user__username", flat=True)) == ["Maria"]
 

@@ -113,8 +113,15 @@ def orphan_keys(key_model, using):
 def delete_orphan_keys_with(key_model, field, fields, using):
     """Delete the dead key rows holding this ``field``'s digest; returns whether there were any."""
     column = f"{field}_digest"
+    dead = orphan_keys(key_model, using).filter(**{column: fields[column]})
+    # Look first, with a plain read: a refusal is nearly always a live twin, and a DELETE that
+    # searches the digest range would lock it (InnoDB), deadlocking concurrent sign-ups of one
+    # name. The dead rows found are then deleted by primary key, still only if dead.
+    dead_ids = list(dead.values_list("pk", flat=True))
+    if not dead_ids:
+        return False
     with transaction.atomic(using=using):
-        deleted, _ = orphan_keys(key_model, using).filter(**{column: fields[column]}).delete()
+        deleted, _ = dead.filter(pk__in=dead_ids).delete()
     return deleted > 0
 
 

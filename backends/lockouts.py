@@ -3,7 +3,7 @@
 Axes counts failures per username string, so ``zed``, ``ZED`` and ``ｚｅｄ`` would be three
 fresh budgets for one account. ``AXES_USERNAME_CALLABLE = "authfold.backends.axes_username"``
 hands axes the caseless key instead: every spelling the backend accepts for one name counts
-toward one lockout (and a successful login resets the same count).
+toward one lockout.
 """
 
 from django.conf import settings

@@ -2,10 +2,9 @@
 
 - ``authfold.E001``: ``AUTH_USER_MODEL`` does not log in by a ``username`` text field (an
   email-as-username model, say). The rule folds usernames; there is nothing to fold.
-- ``authfold.W001``: a backend that logs in with ``ModelBackend``'s exact-case lookup
-  (``ModelBackend`` itself, ``AllowAllUsersModelBackend``) is listed beside ours: on a database
-  that still holds legacy twins it logs ``maria`` into ``maria`` while ours refuses the ambiguity,
-  and it logs in inactive or renamed accounts by rules that are not ours.
+- ``authfold.W001``: a backend that logs in with ``ModelBackend``'s own lookup of the exact name
+  (``ModelBackend`` itself, ``AllowAllUsersModelBackend``) is listed beside ours: Django tries it
+  after ours, so every login ours refused is retried by a rule that is not ours.
 """
 
 from django.apps import apps
@@ -84,9 +83,8 @@ def check_no_exact_case_backend(app_configs=None, **kwargs):
     return [
         checks.Warning(
             f"AUTHENTICATION_BACKENDS lists {path!r} beside "
-            f"'authfold.backends.CaseInsensitiveModelBackend': it logs people in by the exact "
-            f"case of their username, around the caseless rule (legacy twins, refused "
-            f"ambiguous logins).",
+            f"'authfold.backends.CaseInsensitiveModelBackend': it retries every login ours "
+            f"refuses with its own lookup of the exact username, around the caseless rule.",
             hint=f"Replace {path!r} with 'authfold.backends.CaseInsensitiveModelBackend', in "
             f"its place: ours does everything ModelBackend does (get_user, permissions).",
             id="authfold.W001",

@@ -1,5 +1,6 @@
 """A host can mount the API without drf-spectacular: no ``drf_spectacular`` in ``INSTALLED_APPS``,
-DRF's default schema class, and ``authfold.accounts.api.urls`` alone.
+DRF's default schema class, and ``authfold.accounts.api.urls`` alone. The same host has SQLite
+options of its own, which the runbook's SQLite step adds to rather than replaces.
 
 The host runs in its own process (``tests.hostless.settings``) on a throwaway SQLite file, because
 what is under test is start-up: what the API's modules import, and which apps they need.
@@ -11,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import django
 import pytest
 
 CHECKOUT = Path(__file__).resolve().parent.parent
@@ -22,6 +24,7 @@ import django
 django.setup()
 from django.apps import apps
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
 
 call_command("check", fail_level="WARNING")
@@ -38,6 +41,9 @@ login = client.post(
     content_type="application/json",
 )
 me = client.get("/api/users/me/", HTTP_AUTHORIZATION="Token " + login.json()["token"])
+with connection.cursor() as cursor:
+    cursor.execute("PRAGMA cache_size")
+    cache_size = cursor.fetchone()[0]
 print(json.dumps({
     "spectacular_installed": apps.is_installed("drf_spectacular"),
     "signup": signup.status_code,
@@ -45,6 +51,12 @@ print(json.dumps({
     "me": [me.status_code, me.json()["username"]],
     "schema": client.get("/api/schema/").status_code,
     "docs": client.get("/api/docs/").status_code,
+    "sqlite": {
+        "cache_size": cache_size,
+        "timeout": connection.get_connection_params()["timeout"],
+        "begins_immediate": getattr(connection, "transaction_mode", None) == "IMMEDIATE"
+        or type(connection).__module__ == "authfold.accounts.sqlite3.base",
+    },
 }))
 """
 
@@ -82,3 +94,12 @@ def test_the_api_works_in_a_host_without_drf_spectacular(host_without_docs):
 
 def test_the_api_urls_alone_mount_no_schema_or_docs(host_without_docs):
     assert (host_without_docs["schema"], host_without_docs["docs"]) == (404, 404)
+
+
+def test_the_runbooks_sqlite_options_keep_the_hosts_own(host_without_docs):
+    """docs/ADOPTING.md adds ``timeout`` and ``transaction_mode`` to the host's SQLite OPTIONS."""
+    sqlite = host_without_docs["sqlite"]
+    assert sqlite["begins_immediate"] is True
+    assert sqlite["timeout"] == 20
+    if django.VERSION >= (5, 2):  # the host's init_command, which SQLite takes from Django 5.2
+        assert sqlite["cache_size"] == -4321

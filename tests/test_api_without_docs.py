@@ -24,7 +24,7 @@ import django
 django.setup()
 from django.apps import apps
 from django.core.management import call_command
-from django.db import connection
+from django.db import connections
 from django.test import Client
 
 call_command("check", fail_level="WARNING")
@@ -41,7 +41,8 @@ login = client.post(
     content_type="application/json",
 )
 me = client.get("/api/users/me/", HTTP_AUTHORIZATION="Token " + login.json()["token"])
-with connection.cursor() as cursor:
+database = connections["default"]
+with database.cursor() as cursor:
     cursor.execute("PRAGMA cache_size")
     cache_size = cursor.fetchone()[0]
 print(json.dumps({
@@ -53,9 +54,9 @@ print(json.dumps({
     "docs": client.get("/api/docs/").status_code,
     "sqlite": {
         "cache_size": cache_size,
-        "timeout": connection.get_connection_params()["timeout"],
-        "begins_immediate": getattr(connection, "transaction_mode", None) == "IMMEDIATE"
-        or type(connection).__module__ == "authfold.accounts.sqlite3.base",
+        "timeout": database.get_connection_params()["timeout"],
+        "begins_immediate": getattr(database, "transaction_mode", None) == "IMMEDIATE"
+        or type(database).__module__ == "authfold.accounts.sqlite3.base",
     },
 }))
 """

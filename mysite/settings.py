@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "axes",
     "authfold.accounts",
 ]
@@ -147,6 +148,11 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "django-authfold demo API",
     "DESCRIPTION": "Case-insensitive usernames and unique emails on the default Django User.",
     "VERSION": "0.1.0",
+    # Swagger UI from drf-spectacular-sidecar's static files (pinned by its version), not a CDN:
+    # the docs page works offline and never changes under us.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 LOGGING = {

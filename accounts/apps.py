@@ -14,3 +14,4 @@ class AccountsConfig(AppConfig):
         from authfold.accounts import keys
 
         keys.connect_receivers()
+        from authfold.accounts import checks  # noqa: F401 (registers the system checks)

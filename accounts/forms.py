@@ -9,12 +9,12 @@ same" (``ß``, ``İ``, non-ASCII text on SQLite), so these forms build on the cl
 
 from django import forms
 from django.contrib.auth import forms as auth_forms
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from authfold.accounts.caseless import users_with_email
 from authfold.accounts.conf import authfold_setting
+from authfold.accounts.user_model import keyed_user_model
 from authfold.accounts.validators import (
     EMAIL_TAKEN,
     USERNAME_TAKEN,
@@ -22,7 +22,9 @@ from authfold.accounts.validators import (
     clean_new_username,
 )
 
-User = get_user_model()
+# The model the key table is for, not whatever AUTH_USER_MODEL a test has swapped in when this
+# module is first imported.
+User = keyed_user_model()
 
 USERNAME_MAX_LENGTH = User._meta.get_field("username").max_length
 EMAIL_MAX_LENGTH = User._meta.get_field("email").max_length

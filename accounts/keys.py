@@ -12,12 +12,13 @@ user without a key or with a stale one; ``authfold.data_migrations.keys.sync_cas
 
 import contextvars
 
-from django.contrib.auth import get_user_model
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.backends.signals import connection_created
+from django.db.models import Exists, OuterRef
 from django.db.models.signals import post_save, pre_save
 
 from authfold.accounts.caseless import caseless_keys_ready, email_digest, username_digest
+from authfold.accounts.user_model import keyed_user_model, logs_in_by_username
 
 
 class CaselessConflict(IntegrityError):
@@ -59,27 +60,69 @@ def write_key(key_model, user_id, username, email, using, new=False):
 
     ``new``: the user was just inserted, so there is normally no row to update. If one appeared
     meanwhile (a backfill running beside live sign-ups, as migration 0003 does), it is updated.
-    Any other integrity error (the user row vanished under us, say) is raised as it is.
+    A refusal by the key of a user who no longer exists (see :func:`orphan_keys`) removes that
+    dead row and writes once more. Any other integrity error is raised as it is.
     """
     fields = key_fields(username, email)
-    keys = key_model._default_manager.using(using)
     try:
         try:
-            with transaction.atomic(using=using):
-                if new or not keys.filter(user_id=user_id).update(**fields):
-                    keys.create(user_id=user_id, **fields)
+            store_key(key_model, user_id, fields, using, new)
         except IntegrityError as error:
-            if refused_field(error) is not None:
+            field = refused_field(error)
+            if field is None or not delete_orphan_keys_with(key_model, field, fields, using):
                 raise
-            # Not a twin: this user's row was written between our look and our insert.
-            with transaction.atomic(using=using):
-                if not keys.filter(user_id=user_id).update(**fields):
-                    raise
+            store_key(key_model, user_id, fields, using, new)
     except IntegrityError as error:
         field = refused_field(error)
         if field is None:
             raise
         raise CaselessConflict(field, username if field == "username" else email) from error
+
+
+def store_key(key_model, user_id, fields, using, new):
+    """Insert or update one key row inside a savepoint; a caseless refusal is raised as it is."""
+    keys = key_model._default_manager.using(using)
+    try:
+        with transaction.atomic(using=using):
+            if new or not keys.filter(user_id=user_id).update(**fields):
+                keys.create(user_id=user_id, **fields)
+    except IntegrityError as error:
+        if refused_field(error) is not None:
+            raise
+        # Not a twin: this user's row was written between our look and our insert.
+        with transaction.atomic(using=using):
+            if not keys.filter(user_id=user_id).update(**fields):
+                raise
+
+
+def orphan_keys(key_model, using):
+    """The key rows whose user is gone.
+
+    The foreign key's ``CASCADE`` is Django's, run by ``Model.delete()``; a user deleted any other
+    way leaves its key behind: MariaDB/MySQL's ``flush`` (``TransactionTestCase`` with
+    ``available_apps``) truncates ``auth_user`` with foreign key checks off, raw SQL, a cascade
+    in the database that skipped Django's.
+    """
+    user_model = key_model._meta.get_field("user").related_model
+    users = user_model._base_manager.using(using)
+    return key_model._default_manager.using(using).filter(
+        ~Exists(users.filter(pk=OuterRef("user_id")))
+    )
+
+
+def delete_orphan_keys_with(key_model, field, fields, using):
+    """Delete the dead key rows holding this ``field``'s digest; returns whether there were any."""
+    column = f"{field}_digest"
+    dead = orphan_keys(key_model, using).filter(**{column: fields[column]})
+    # Look first, with a plain read: a refusal is nearly always a live twin, and a DELETE that
+    # searches the digest range would lock it (InnoDB), deadlocking concurrent sign-ups of one
+    # name. The dead rows found are then deleted by primary key, still only if dead.
+    dead_ids = list(dead.values_list("pk", flat=True))
+    if not dead_ids:
+        return False
+    with transaction.atomic(using=using):
+        deleted, _ = dead.filter(pk__in=dead_ids).delete()
+    return deleted > 0
 
 
 def touches_identity(update_fields):
@@ -145,7 +188,7 @@ def write_key_after_save(sender, instance, created, raw, using, **kwargs):
 
 def writes_user_table(sql, inserts_only=False):
     """Whether ``sql`` inserts into (or updates) the user table."""
-    table = get_user_model()._meta.db_table.upper()
+    table = keyed_user_model()._meta.db_table.upper()
     statement = sql.lstrip()[:200].upper()
     verbs = ("INSERT",) if inserts_only else ("INSERT", "UPDATE")
     return statement.startswith(verbs) and table in statement
@@ -161,7 +204,7 @@ def is_exact_username_refusal(error, sql):
     """
     if not isinstance(error, IntegrityError) or not writes_user_table(sql):
         return False
-    user_model = get_user_model()
+    user_model = keyed_user_model()
     table = user_model._meta.db_table
     column = user_model._meta.get_field(user_model.USERNAME_FIELD).column
     message = str(error)
@@ -224,8 +267,14 @@ def install_conflict_wrapper(sender, connection, **kwargs):
 
 
 def connect_receivers():
-    """Connect the receivers for the project's user model (called from ``AppConfig.ready``)."""
-    user_model = get_user_model()
+    """Connect the receivers for the keyed user model (called from ``AppConfig.ready``).
+
+    Only that model's saves are watched; none at all when it has no username to key (such a
+    project is refused at start-up by ``authfold.E001``, and must not crash before it).
+    """
+    user_model = keyed_user_model()
+    if not logs_in_by_username(user_model):
+        return
     pre_save.connect(update_key_before_save, sender=user_model, dispatch_uid="authfold-key-pre")
     post_save.connect(write_key_after_save, sender=user_model, dispatch_uid="authfold-key-post")
     connection_created.connect(install_conflict_wrapper, dispatch_uid="authfold-exact-twins")

@@ -6,7 +6,7 @@ compose it, so the API refuses exactly what the forms and the admin refuse, with
 
 from contextlib import contextmanager
 
-from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
@@ -15,6 +15,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.fields import get_error_detail
 
 from authfold.accounts.keys import CaselessConflict
+from authfold.accounts.user_model import keyed_user_model
 from authfold.accounts.validators import (
     EMAIL_REQUIRED,
     EMAIL_TAKEN,
@@ -23,7 +24,9 @@ from authfold.accounts.validators import (
     clean_new_username,
 )
 
-User = get_user_model()
+# The model the key table is for, not whatever AUTH_USER_MODEL a test has swapped in when this
+# module is first imported.
+User = keyed_user_model()
 
 # Django itself bounded passwords at 4096 characters until its hashers stopped needing it
 # (CVE-2013-1443); nothing real is longer, and a bound keeps every request's work small.

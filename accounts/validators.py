@@ -6,7 +6,6 @@ Uniqueness is decided by :mod:`authfold.accounts.caseless` and nothing else.
 """
 
 from confusable_homoglyphs import confusables
-from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import BaseUserManager
 from django.contrib.auth.validators import ASCIIUsernameValidator, UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
@@ -21,6 +20,7 @@ from authfold.accounts.caseless import (
 )
 from authfold.accounts.conf import authfold_setting
 from authfold.accounts.reserved_names import DEFAULT_RESERVED_USERNAMES
+from authfold.accounts.user_model import keyed_user_model
 
 USERNAME_TAKEN = _(
     "This username is taken. Usernames ignore case, so “%(username)s” counts as the same name."
@@ -39,8 +39,10 @@ EMAIL_TAKEN = _(
     "Another account already uses this email address (in some case). Log in to that account, or use another address."
 )
 
-USERNAME_MAX_LENGTH = get_user_model()._meta.get_field("username").max_length
-EMAIL_MAX_LENGTH = get_user_model()._meta.get_field("email").max_length
+
+def max_length(field_name):
+    """The user model's length limit for a field, looked up when a value is checked."""
+    return keyed_user_model()._meta.get_field(field_name).max_length
 
 
 def username_syntax_validator():
@@ -52,11 +54,12 @@ def username_syntax_validator():
 
 def validate_username_length(username):
     """At most the model's 150 characters, counted after NFKC (what is stored)."""
-    if len(username) > USERNAME_MAX_LENGTH:
+    limit = max_length("username")
+    if len(username) > limit:
         raise ValidationError(
             USERNAME_TOO_LONG,
             code="username_too_long",
-            params={"limit": USERNAME_MAX_LENGTH, "length": len(username)},
+            params={"limit": limit, "length": len(username)},
         )
 
 
@@ -83,7 +86,7 @@ def validate_username_not_reserved(username):
 def validate_username_available(username, exclude_pk=None):
     """Refuses a username some other account already has in any case (the account itself may
     change the case of its own name: ``maria`` may become ``Maria``)."""
-    twins = users_with_username(get_user_model()._default_manager.all(), username)
+    twins = users_with_username(keyed_user_model()._default_manager.all(), username)
     if exclude_pk is not None:
         twins = twins.exclude(pk=exclude_pk)
     if twins.exists():
@@ -122,17 +125,18 @@ def clean_new_username(username, exclude_pk=None):
 def validate_email_length(email):
     """At most the model's 254 characters, counted after normalising: lowercasing the domain can
     lengthen it (``İ`` becomes two characters), and the database refuses what does not fit."""
-    if len(email) > EMAIL_MAX_LENGTH:
+    limit = max_length("email")
+    if len(email) > limit:
         raise ValidationError(
             EMAIL_TOO_LONG,
             code="email_too_long",
-            params={"limit": EMAIL_MAX_LENGTH, "length": len(email)},
+            params={"limit": limit, "length": len(email)},
         )
 
 
 def validate_email_available(email, exclude_pk=None):
     """Refuses an email some other account already has, in any case."""
-    owners = users_with_email(get_user_model()._default_manager.all(), email)
+    owners = users_with_email(keyed_user_model()._default_manager.all(), email)
     if exclude_pk is not None:
         owners = owners.exclude(pk=exclude_pk)
     if owners.exists():

@@ -18,9 +18,9 @@ from authfold.accounts.caseless import (
     users_with_username,
 )
 from authfold.accounts.conf import authfold_setting, renamed_login_period
+from authfold.accounts.user_model import caseless_rule_applies
 
 logger = logging.getLogger("authfold.login")
-UserModel = get_user_model()
 
 # More rows than this for one name means something is badly wrong; never load them all.
 MAX_TWINS_CONSIDERED = 20
@@ -50,18 +50,23 @@ class CaseInsensitiveModelBackend(ModelBackend):
     On a database that still holds legacy twins (``maria`` and ``Maria``) an exact-case match
     wins; any other ambiguous login is refused like a wrong password and logged, never a 500.
     ``user_can_authenticate``, ``get_user`` and the permission methods are ``ModelBackend``'s.
+    The user model is looked up on each call: under a user model the rule does not govern (a
+    test's ``AUTH_USER_MODEL``, an email login), it is exactly ``ModelBackend``.
     """
 
     def authenticate(self, request, username=None, password=None, **kwargs):
+        user_model = get_user_model()
+        if not caseless_rule_applies(user_model):
+            return super().authenticate(request, username, password, **kwargs)
         if username is None:
-            username = kwargs.get(UserModel.USERNAME_FIELD)
+            username = kwargs.get(user_model.USERNAME_FIELD)
         if username is None or password is None:
             return None
         user = self.find_user(username) if isinstance(username, str) else None
         if user is None:
             # Run the default password hasher once to reduce the timing difference between an
             # existing and a nonexistent (or refused ambiguous) user, as ModelBackend does (#20760).
-            UserModel().set_password(password)
+            user_model().set_password(password)
             return None
         if user.check_password(password) and self.user_can_authenticate(user):
             return user
@@ -78,7 +83,7 @@ class CaseInsensitiveModelBackend(ModelBackend):
 
         Reads go where the database routers send reads of the user model (``db_for_read``).
         """
-        users = UserModel._default_manager.all()
+        users = get_user_model()._default_manager.all()
         # One statement, two index lookups: the caseless key, and the exact name, which finds a
         # user written around Model.save() (bulk_create, raw SQL) that has no key yet and lets an
         # exact-case owner win over legacy twins. A third, on the rename log, finds a renamed

@@ -24,6 +24,7 @@ from django.db.models import Count, Q
 from django.db.models.functions import Substr
 
 from authfold.accounts.caseless import digest, email_key, username_key
+from authfold.accounts.keys import orphan_keys
 
 PAGE_SIZE = 5000
 # Digests per ``IN (...)`` list: below SQLite's oldest limit of 999 bound parameters.
@@ -153,12 +154,14 @@ class Survey:
 
     def __init__(self, user_model, key_model, using, progress=None):
         self.users = user_model._default_manager.using(using)
+        self.key_model = key_model
         self.keys = key_model._default_manager.using(using) if key_model is not None else None
         self.using = using
         self.progress = progress
         self._scan = None
         self._counts = None
         self._without_key = None
+        self._orphan_keys = None
         self._groups = {}
 
     # How many, and which, users have no key row.
@@ -178,12 +181,19 @@ class Survey:
         if self._without_key is None:
             if self.keys is None:
                 self._without_key = self.counts()["users"]
-            # Every key row belongs to a user (a foreign key): equal counts mean none lacks one.
-            elif self.counts()["users"] == self.keys.count():
+            # Every key row but the dead ones belongs to a user: equal counts mean none lacks one.
+            elif self.counts()["users"] == self.keys.count() - self.orphan_keys_count():
                 self._without_key = 0
             else:
                 self._without_key = self.users.filter(caseless_key__isnull=True).count()
         return self._without_key
+
+    def orphan_keys_count(self):
+        """Key rows whose user is gone (deleted around Django's cascade); 0 with no key table."""
+        if self._orphan_keys is None:
+            keyed = self.key_model is not None
+            self._orphan_keys = orphan_keys(self.key_model, self.using).count() if keyed else 0
+        return self._orphan_keys
 
     def unkeyed_users(self):
         if self.keys is None:

@@ -2,7 +2,7 @@
 
 from django.db import IntegrityError, transaction
 
-from authfold.accounts.keys import key_fields
+from authfold.accounts.keys import key_fields, orphan_keys
 from authfold.data_migrations.detection import pages
 
 BACKFILL_BATCH_SIZE = 5000
@@ -92,8 +92,17 @@ def rewrite_keys(keys, fresh, using, batch_size):
     return rewritten
 
 
+def delete_orphan_keys(key_model, using):
+    """Delete every key row whose user is gone (see ``orphan_keys``); returns how many."""
+    with transaction.atomic(using=using):
+        deleted, _ = orphan_keys(key_model, using).delete()
+    return deleted
+
+
 def sync_caseless_keys(user_model, key_model, using, batch_size=BACKFILL_BATCH_SIZE):
-    """Give every user a key that matches it: backfill the missing, rewrite the stale."""
+    """Give every user a key that matches it: drop the dead rows (which would hold a name
+    against a new owner), backfill the missing, rewrite the stale."""
+    delete_orphan_keys(key_model, using)
     created = backfill_caseless_keys(user_model, key_model, using, batch_size)
     rewritten = refresh_stale_caseless_keys(user_model, key_model, using, batch_size)
     return created, rewritten

@@ -1,4 +1,4 @@
-"""URLs of the demo and test host: the admin, the accounts pages and the API."""
+"""URLs of the demo and test host: the admin, the accounts pages, the API and its docs."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -9,4 +9,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("authfold.accounts.urls")),
     path("api/", include("authfold.accounts.api.urls")),
+    path("api/", include("authfold.accounts.api.docs_urls")),
 ]

@@ -42,3 +42,48 @@ def accounts_migrator(transactional_db):
     yield migrator
     call_command("migrate", verbosity=0)
     forget_caseless_keys_state()
+
+
+@pytest.fixture
+def swap_user_model():
+    """Installs ``tests.swapped_users`` and makes one of its models ``AUTH_USER_MODEL`` (as Django's
+    auth_tests do with ``override_settings``); put back before the database is flushed."""
+    from django.contrib.auth import get_user_model
+    from django.test import override_settings
+
+    swaps = []
+
+    def swap(name):
+        from django.conf import settings
+
+        swapped = override_settings(
+            INSTALLED_APPS=[*settings.INSTALLED_APPS, "tests.swapped_users"],
+            AUTH_USER_MODEL=f"swapped_users.{name}",
+        )
+        swapped.enable()
+        swaps.append(swapped)
+        return get_user_model()
+
+    yield swap
+    for swapped in reversed(swaps):
+        swapped.disable()
+
+
+@pytest.fixture
+def swapped_user_table(transactional_db, swap_user_model):
+    """Swaps in a user model and creates its table for the test (dropped again after)."""
+    from django.db import connection
+
+    created = []
+
+    def create(name):
+        user_model = swap_user_model(name)
+        with connection.schema_editor() as editor:
+            editor.create_model(user_model)
+        created.append(user_model)
+        return user_model
+
+    yield create
+    for user_model in created:
+        with connection.schema_editor() as editor:
+            editor.delete_model(user_model)

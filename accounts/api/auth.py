@@ -39,8 +39,11 @@ class TokenLoginSerializer(serializers.Serializer):
     def validate(self, attrs):
         # authenticate() runs every backend, so the caseless lookup, the inactive check and the
         # timing guard all apply; a wrong password, an unknown or inactive user look the same.
+        request = self.context.get("request")
         user = authenticate(
-            request=self.context.get("request"),
+            # Django's HttpRequest, not DRF's wrapper: what a backend marks on the request (the
+            # lockout flag django-axes' middleware turns into its 429) must reach the middleware.
+            request=getattr(request, "_request", request),
             username=attrs["username"],
             password=attrs["password"],
         )

@@ -1,7 +1,10 @@
-"""API URLs, and the OpenAPI schema and interactive docs that describe them."""
+"""API URLs: sign-up, the current user and the token login.
+
+Nothing here imports drf-spectacular's views, so a host can mount the API without
+``drf_spectacular`` in ``INSTALLED_APPS``; the schema and its docs are in ``docs_urls``.
+"""
 
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from authfold.accounts.api import auth, users
 
@@ -10,8 +13,6 @@ app_name = "authfold_api"
 
 urlpatterns = [
     path("users/me/", users.CurrentUserView.as_view(), name="users-me"),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="authfold_api:schema"), name="docs"),
     path("auth/token/", auth.TokenLoginView.as_view(), name="auth-token"),
     path("users/", users.RegistrationView.as_view(), name="users"),
 ]

@@ -1,6 +1,10 @@
 """The OpenAPI schema (drf-spectacular) is valid and declares the refusals, not only successes."""
 
+import re
+
 import pytest
+from django.conf import settings
+from django.contrib.staticfiles import finders
 from django.core.management import call_command
 
 
@@ -58,3 +62,24 @@ def test_the_interactive_docs_are_served(api_client):
     response = api_client.get("/api/docs/")
     assert response.status_code == 200
     assert b"swagger-ui" in response.content
+
+
+@pytest.fixture
+def docs_page(api_client):
+    response = api_client.get("/api/docs/")
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_the_docs_page_loads_nothing_from_another_site(docs_page):
+    """drf-spectacular's default is Swagger UI from a CDN at ``@latest``: blank offline, unpinned."""
+    assert re.findall(r"(?:https?:)?//[\w.-]+", docs_page) == []
+
+
+def test_every_asset_of_the_docs_page_is_a_static_file_we_serve(docs_page):
+    assets = re.findall(r'(?:src|href)="([^"]+)"', docs_page)
+    assert len(assets) == 4  # favicon, stylesheet, the Swagger UI bundle and its preset
+    static_url = "/" + settings.STATIC_URL.strip("/") + "/"
+    for asset in assets:
+        assert asset.startswith(static_url), asset
+        assert finders.find(asset.removeprefix(static_url)), f"no static file for {asset}"

@@ -18,7 +18,11 @@ from tqdm import tqdm
 from authfold.accounts.caseless import caseless_keys_ready
 from authfold.accounts.models import CaselessKey, RenameRecord
 from authfold.data_migrations.detection import Survey
-from authfold.data_migrations.keys import backfill_caseless_keys, refresh_stale_caseless_keys
+from authfold.data_migrations.keys import (
+    backfill_caseless_keys,
+    delete_orphan_keys,
+    refresh_stale_caseless_keys,
+)
 from authfold.data_migrations.planning import flatten, plan_resolution
 from authfold.data_migrations.resolution import apply_resolution
 
@@ -150,6 +154,7 @@ class Command(BaseCommand):
             "blank_emails": 0,
             "unusable_passwords": survey.counts()["unusable_passwords"],
             "users_without_key": survey.users_without_key_count(),
+            "orphan_keys": survey.orphan_keys_count(),
         }
         writer = {"text": self.report_text, "json": self.report_json, "csv": self.report_csv}
         writer[self.format](usernames, emails, survey.blank_emails(), summary)
@@ -247,8 +252,12 @@ class Command(BaseCommand):
                 "migration 0002 resolves the twins this command reports).",
                 returncode=2,
             )
-        # A rename done with update() or raw SQL leaves a stale key that hides its twin from the
-        # survey: refresh the keys first, then look again.
+        # A user deleted around Django's cascade leaves a dead key that holds its name against a
+        # new owner, and a rename done with update() or raw SQL leaves a stale key that hides its
+        # twin from the survey: remove the first, refresh the second, then look again.
+        dead = delete_orphan_keys(CaselessKey, self.using)
+        if dead and self.format == "text":
+            self.stdout.write(f"Deleted {dead} caseless key row(s) whose user was gone.")
         refresh_stale_caseless_keys(get_user_model(), CaselessKey, self.using)
         survey = self.survey()
         planned = self.plan(survey)

@@ -1,0 +1,93 @@
+"""System checks: the project's settings must let the caseless rule hold.
+
+- ``authfold.E001``: ``AUTH_USER_MODEL`` does not log in by a ``username`` text field (an
+  email-as-username model, say). The rule folds usernames; there is nothing to fold.
+- ``authfold.W001``: a backend that logs in with ``ModelBackend``'s own lookup of the exact name
+  (``ModelBackend`` itself, ``AllowAllUsersModelBackend``) is listed beside ours: Django tries it
+  after ours, so every login ours refused is retried by a rule that is not ours.
+"""
+
+from django.apps import apps
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
+from django.core import checks
+from django.utils.module_loading import import_string
+
+from authfold.accounts.user_model import logs_in_by_username
+
+APP_LABEL = "authfold"
+
+
+def checks_our_app(app_configs):
+    """Django runs a check for every app unless ``app_configs`` names some: then only for ours."""
+    return app_configs is None or apps.get_app_config(APP_LABEL) in app_configs
+
+
+@checks.register(checks.Tags.compatibility)
+def check_user_model_has_username(app_configs=None, **kwargs):
+    """``authfold.E001``: the user model must log in by a ``username`` CharField."""
+    if not checks_our_app(app_configs):
+        return []
+    user_model = get_user_model()
+    if logs_in_by_username(user_model):
+        return []
+    return [
+        checks.Error(
+            f"django-authfold supports user models that log in by a `username` CharField "
+            f"(django.contrib.auth's User or an AbstractUser subclass); AUTH_USER_MODEL "
+            f"{settings.AUTH_USER_MODEL!r} logs in by "
+            f"{getattr(user_model, 'USERNAME_FIELD', None)!r}.",
+            hint="Remove 'authfold.accounts' from INSTALLED_APPS and its backend from "
+            "AUTHENTICATION_BACKENDS, or use a user model with a `username` field.",
+            obj=user_model,
+            id="authfold.E001",
+        )
+    ]
+
+
+def exact_case_backends():
+    """The listed backends that log in with ``ModelBackend``'s own, exact-case ``authenticate``."""
+    found = []
+    for path in settings.AUTHENTICATION_BACKENDS:
+        try:
+            backend = import_string(path)
+        except ImportError:
+            continue  # Django reports a backend it cannot import when it first authenticates.
+        if isinstance(backend, type) and getattr(backend, "authenticate", None) is (
+            ModelBackend.authenticate
+        ):
+            found.append(path)
+    return found
+
+
+def lists_caseless_backend():
+    """Whether ``AUTHENTICATION_BACKENDS`` lists our backend (or a subclass of it)."""
+    from authfold.backends import CaseInsensitiveModelBackend
+
+    for path in settings.AUTHENTICATION_BACKENDS:
+        try:
+            backend = import_string(path)
+        except ImportError:
+            continue
+        if isinstance(backend, type) and issubclass(backend, CaseInsensitiveModelBackend):
+            return True
+    return False
+
+
+@checks.register(checks.Tags.security)
+def check_no_exact_case_backend(app_configs=None, **kwargs):
+    """``authfold.W001``: ``ModelBackend`` is replaced by ours, not kept beside it."""
+    if not checks_our_app(app_configs) or not lists_caseless_backend():
+        return []
+    return [
+        checks.Warning(
+            f"AUTHENTICATION_BACKENDS lists {path!r} beside "
+            f"'authfold.backends.CaseInsensitiveModelBackend': it retries every login ours "
+            f"refuses with its own lookup of the exact username, around the caseless rule.",
+            hint=f"Replace {path!r} with 'authfold.backends.CaseInsensitiveModelBackend', in "
+            f"its place: ours does everything ModelBackend does (get_user, permissions).",
+            id="authfold.W001",
+        )
+        for path in exact_case_backends()
+    ]

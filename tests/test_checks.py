@@ -1,0 +1,80 @@
+"""System checks: ModelBackend kept beside ours warns (authfold.W001); a user model without a
+``username`` to fold is an error that says what is supported (authfold.E001)."""
+
+from django.apps import apps
+from django.core import checks
+
+OURS = "authfold.backends.CaseInsensitiveModelBackend"
+AXES = "axes.backends.AxesStandaloneBackend"
+
+
+def messages_with_id(message_id, app_configs=None):
+    return [message for message in checks.run_checks(app_configs) if message.id == message_id]
+
+
+def test_model_backend_beside_ours_is_warned_about(settings):
+    settings.AUTHENTICATION_BACKENDS = [OURS, "django.contrib.auth.backends.ModelBackend"]
+
+    [warning] = messages_with_id("authfold.W001")
+
+    assert warning.level == checks.WARNING
+    assert "django.contrib.auth.backends.ModelBackend" in warning.msg
+    assert OURS in warning.hint
+
+
+def test_a_backend_inheriting_model_backend_s_exact_login_is_warned_about(settings):
+    settings.AUTHENTICATION_BACKENDS = [
+        "django.contrib.auth.backends.AllowAllUsersModelBackend",
+        OURS,
+    ]
+
+    [warning] = messages_with_id("authfold.W001")
+
+    assert "AllowAllUsersModelBackend" in warning.msg
+
+
+def test_ours_with_axes_and_a_host_s_own_backends_is_not_warned_about(settings):
+    settings.AUTHENTICATION_BACKENDS = [
+        AXES,
+        OURS,
+        "django.contrib.auth.backends.RemoteUserBackend",
+        "axes.backends.AxesBackend",  # a ModelBackend subclass that never logs anyone in
+    ]
+
+    assert messages_with_id("authfold.W001") == []
+
+
+def test_model_backend_without_ours_is_not_our_warning(settings):
+    settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+
+    assert messages_with_id("authfold.W001") == []
+
+
+def test_the_demo_settings_pass_every_authfold_check():
+    assert [m for m in checks.run_checks() if m.id.startswith("authfold.")] == []
+
+
+def test_an_email_as_username_user_model_is_an_error_naming_what_is_supported(swap_user_model):
+    swap_user_model("EmailUser")
+
+    [error] = messages_with_id("authfold.E001")
+
+    assert error.level == checks.ERROR
+    assert "`username` CharField" in error.msg
+    assert "'swapped_users.EmailUser'" in error.msg
+    assert "'email'" in error.msg
+
+
+def test_a_user_model_with_a_username_field_passes_the_user_model_check(swap_user_model):
+    swap_user_model("NamedUser")
+
+    assert messages_with_id("authfold.E001") == []
+
+
+def test_checks_asked_for_other_apps_only_leave_ours_out(settings, swap_user_model):
+    swap_user_model("EmailUser")
+    settings.AUTHENTICATION_BACKENDS = [OURS, "django.contrib.auth.backends.ModelBackend"]
+    others = [config for config in apps.get_app_configs() if config.label != "authfold"]
+
+    assert messages_with_id("authfold.E001", others) == []
+    assert messages_with_id("authfold.W001", others) == []

@@ -18,6 +18,12 @@ DEFAULTS = {
     "AUTHFOLD_RENAME_SEPARATOR": "_",
     # Have migration 0004 make the database refuse a second account with the same email, any case.
     "AUTHFOLD_UNIQUE_EMAIL_CONSTRAINT": False,
+    # Wrap the user model's validate_unique() so the host's own ModelForms on User (and
+    # full_clean()) refuse caseless twins and missing or shared emails (accounts/user_validation.py).
+    "AUTHFOLD_VALIDATE_USER_MODEL": True,
+    # Keep the admin's User registration under the rule: Django's stock UserAdmin becomes ours, a
+    # host's own UserAdmin gets CaselessUserAdminMixin mixed in (accounts/admin_composition.py).
+    "AUTHFOLD_ADMIN": True,
 }
 
 

@@ -37,8 +37,10 @@ class Command(changepassword.Command):
         """The stored spelling of the one account named ``username`` in any case (the exact
         spelling first); ``username`` itself when there is none, so Django reports it missing."""
         users = changepassword.UserModel._default_manager.db_manager(database).all()
+        if users.filter(username=username).exists():
+            return username
         names = list(users_with_username(users, username).values_list("username", flat=True))
-        if username in names or not names:
+        if not names:
             return username
         if len(names) > 1:
             raise CommandError(

@@ -9,6 +9,7 @@ from django.core.management.base import CommandError
 from authfold.accounts.management.commands import createsuperuser
 from tests.django_process import run_at_terminal, run_manage
 from tests.factories import UserFactory
+from tests.test_email_enforcement import email_constraint_on  # noqa: F401 (a fixture)
 from tests.twins import bulk_users
 
 User = get_user_model()
@@ -167,3 +168,16 @@ def test_system_check_warns_when_listed_after_contrib_auth(tmp_path):
     finished = run_manage(tmp_path, "check", settings_text=settings_text)
     assert "authfold.W002" in finished.stderr + finished.stdout
     assert "Move 'authfold.accounts' above 'django.contrib.auth'" in finished.stderr
+
+
+@pytest.mark.usefixtures("email_constraint_on")
+def test_createsuperuser_with_an_email_the_database_keeps_unique_is_a_command_error(
+    accounts_migrator,
+):
+    accounts_migrator.to("0004")
+    UserFactory(username="maria", email="maria@example.com")
+    with pytest.raises(CommandError, match="Another account already uses this email address"):
+        call_command(
+            "createsuperuser", interactive=False, username="root", email="MARIA@example.com"
+        )
+    assert not User.objects.filter(username="root").exists()

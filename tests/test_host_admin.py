@@ -159,6 +159,22 @@ def test_a_host_user_admin_change_page_keeps_its_inline_and_refuses_a_twin(admin
 
 @pytest.mark.urls(__name__)
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("typed", "code"), [("", "email_required"), ("MARIA@example.com", "email_taken")]
+)
+def test_a_host_user_admin_refuses_a_missing_or_shared_email(admin_client, typed, code):
+    UserFactory(username="maria", email="maria@example.com")
+    pedro = UserFactory(username="pedro")
+    url = reverse("admin:auth_user_change", args=[pedro.pk])
+    response = admin_client.post(url, change_data(pedro, email=typed))
+    assert response.status_code == 200
+    assert error_codes(response, "email") == {code}
+    pedro.refresh_from_db()
+    assert pedro.email == "pedro@example.com"
+
+
+@pytest.mark.urls(__name__)
+@pytest.mark.django_db
 def test_a_host_forms_own_rules_still_run_after_ours(admin_client):
     pedro = UserFactory(username="pedro")
     url = reverse("admin:auth_user_change", args=[pedro.pk])

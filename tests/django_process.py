@@ -8,6 +8,7 @@ import select
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from django.db import connection
@@ -59,10 +60,13 @@ def run_at_terminal(tmp_path, args, answers, timeout=60):
     terminal showed (prompts, echoed input, stdout and stderr).
     """
     env = child_environment(tmp_path)
-    pid, terminal = pty.fork()
+    with warnings.catch_warnings():
+        # Python 3.12 warns that forking a threaded process may deadlock the child; ours only
+        # calls execve, which takes no lock.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid, terminal = pty.fork()
     if pid == 0:  # the child: becomes manage.py, with the terminal as its controlling TTY
-        os.chdir(ROOT)
-        os.execve(sys.executable, [sys.executable, "manage.py", *args], env)
+        os.execve(sys.executable, [sys.executable, str(ROOT / "manage.py"), *args], env)
     shown, seen_up_to, pending = b"", 0, list(answers)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

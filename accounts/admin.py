@@ -1,56 +1,21 @@
-"""Admin registrations of django-authfold."""
+"""Admin registrations of django-authfold: the read-only rename log, and the User admin's pieces.
 
-# --- Users (issue 5): Django's UserAdmin, with forms that follow the one rule ----------------------
+``CaselessUserAdminMixin``, ``UserAdmin`` and ``compose_user_admin`` live in
+:mod:`authfold.accounts.user_admin` and are importable from here. They need a user model with a
+``username`` field; for any other, only the rename log is registered (``authfold.E001`` explains).
+"""
+
 from django.contrib import admin
-from django.contrib.auth import get_user_model
-from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from authfold.accounts.forms import UserAddForm, UserChangeForm
-from authfold.accounts.keys import CaselessConflict
+from authfold.accounts.models import RenameRecord
+from authfold.accounts.user_model import keyed_user_model, logs_in_by_username
 
-
-class UserAdmin(DjangoUserAdmin):
-    """Django's UserAdmin whose add and change forms refuse caseless twins, shared or missing
-    emails and weak passwords, like every other door; email is asked for when adding."""
-
-    form = UserChangeForm
-    add_form = UserAddForm
-    add_fieldsets = (
-        (
-            None,
-            {
-                "classes": ("wide",),
-                "fields": ("username", "email", "password1", "password2"),
-            },
-        ),
+if logs_in_by_username(keyed_user_model()):
+    from authfold.accounts.user_admin import (  # noqa: F401 (importable from here)
+        CaselessUserAdminMixin,
+        UserAdmin,
+        compose_user_admin,
     )
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except CaselessConflict as conflict:
-            # The form's check passed, then another account took the name before the save; the
-            # database refused it and the admin's transaction undid it. Show the form again, with
-            # the error on the field the database named.
-            request.authfold_lost_race = conflict
-            return super().changeform_view(request, object_id, form_url, extra_context)
-
-    def get_form(self, request, obj=None, **kwargs):
-        form = super().get_form(request, obj, **kwargs)
-        lost_race = getattr(request, "authfold_lost_race", None)
-        if lost_race is not None:
-            form = type(form.__name__, (form,), {"lost_race": lost_race})
-        return form
-
-
-User = get_user_model()
-if admin.site.is_registered(User):
-    admin.site.unregister(User)
-admin.site.register(User, UserAdmin)
-# --- end of Users ---------------------------------------------------------------------------------
-
-# --- The rename log (issue 6): read-only -------------------------------------------------------
-from authfold.accounts.models import RenameRecord  # noqa: E402
 
 
 @admin.register(RenameRecord)

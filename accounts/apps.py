@@ -1,6 +1,7 @@
-"""App configuration: connects the receivers that keep caseless keys in step with users."""
+"""App configuration: connects the receivers that keep caseless keys in step with users, and puts
+the host's own code on ``User`` under the rule (each part can be switched off, README "Settings")."""
 
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 
 
 class AccountsConfig(AppConfig):
@@ -11,7 +12,38 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from authfold.accounts import keys
+        from django.contrib.auth import get_user_model
 
+        from authfold.accounts import checks, checks_order, keys  # noqa: F401 (they register)
+        from authfold.accounts.conf import authfold_setting
+        from authfold.accounts.user_model import logs_in_by_username
+        from authfold.accounts.user_validation import install_identity_rule
+
+        user_model = get_user_model()
+        if not logs_in_by_username(user_model):
+            # Nothing to fold: the forms and admin need a username field, so only the system
+            # checks load, and authfold.E001 tells the project why.
+            return
         keys.connect_receivers()
-        from authfold.accounts import checks  # noqa: F401 (registers the system checks)
+        if authfold_setting("AUTHFOLD_VALIDATE_USER_MODEL"):
+            install_identity_rule(user_model)
+        if authfold_setting("AUTHFOLD_ADMIN") and apps.is_installed("django.contrib.admin"):
+            compose_admin()
+
+
+def compose_admin():
+    """Register the user model's admin under the rule, whichever app's ``ready()`` runs first.
+
+    The host's ``admin.py`` modules are imported by ``AdminConfig.ready()``, which may run before
+    or after ours (``INSTALLED_APPS`` order); running the same autodiscovery here first makes the
+    registrations present either way (importing a module twice is a no-op). A project on
+    ``SimpleAdminConfig`` has asked for no autodiscovery: only what it registered so far is seen.
+    """
+    from django.contrib import admin
+    from django.contrib.admin.apps import AdminConfig
+
+    from authfold.accounts.user_admin import compose_user_admin
+
+    if isinstance(apps.get_app_config("admin"), AdminConfig):
+        admin.autodiscover()
+    compose_user_admin(admin.site)

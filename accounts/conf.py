@@ -23,6 +23,12 @@ DEFAULTS = {
     # For this many days after conflict resolution renamed an account, its exact old username
     # (with the account's own password) still logs in to it; 0 or None turns that off.
     "AUTHFOLD_RENAMED_LOGIN_DAYS": 90,
+    # Wrap the user model's validate_unique() so the host's own ModelForms on User (and
+    # full_clean()) refuse caseless twins and missing or shared emails (accounts/user_validation.py).
+    "AUTHFOLD_VALIDATE_USER_MODEL": True,
+    # Keep the admin's User registration under the rule: Django's stock UserAdmin becomes ours, a
+    # host's own UserAdmin gets CaselessUserAdminMixin mixed in (accounts/admin_composition.py).
+    "AUTHFOLD_ADMIN": True,
 }
 
 

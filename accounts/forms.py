@@ -9,22 +9,16 @@ same" (``ß``, ``İ``, non-ASCII text on SQLite), so these forms build on the cl
 
 from django import forms
 from django.contrib.auth import forms as auth_forms
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from authfold.accounts.caseless import users_with_email
 from authfold.accounts.conf import authfold_setting
-from authfold.accounts.user_model import keyed_user_model
-from authfold.accounts.validators import (
-    EMAIL_TAKEN,
-    USERNAME_TAKEN,
-    clean_new_email,
-    clean_new_username,
-)
+from authfold.accounts.user_model import form_user_model
+from authfold.accounts.validators import clean_new_email, clean_new_username, conflict_error
 
-# The model the key table is for, not whatever AUTH_USER_MODEL a test has swapped in when this
-# module is first imported.
-User = keyed_user_model()
+# The model the key table is for (see form_user_model), not whatever AUTH_USER_MODEL a test has
+# swapped in when this module is first imported.
+User = form_user_model()
 
 USERNAME_MAX_LENGTH = User._meta.get_field("username").max_length
 EMAIL_MAX_LENGTH = User._meta.get_field("email").max_length
@@ -89,15 +83,24 @@ class CaselessIdentityMixin:
 
     def clean_username(self):
         username = self.cleaned_data["username"]
-        if self.keeps_stored_value("username", username):
-            return username
-        return clean_new_username(username, exclude_pk=self.instance.pk)
+        if not self.keeps_stored_value("username", username):
+            username = clean_new_username(username, exclude_pk=self.instance.pk)
+        return self.then_own_clean("username", username)
 
     def clean_email(self):
         email = self.cleaned_data["email"]
-        if email and self.keeps_stored_value("email", email):
-            return email
-        return clean_new_email(email, exclude_pk=self.instance.pk)
+        if not (email and self.keeps_stored_value("email", email)):
+            email = clean_new_email(email, exclude_pk=self.instance.pk)
+        return self.then_own_clean("email", email)
+
+    def then_own_clean(self, field, value):
+        """The value after the form's own ``clean_<field>`` too, when the class we are mixed into
+        has one (a host's admin form composed by ``CaselessUserAdminMixin`` keeps its rules)."""
+        own_clean = getattr(super(), f"clean_{field}", None)
+        if own_clean is None:
+            return value
+        self.cleaned_data[field] = value
+        return own_clean()
 
     def keeps_stored_value(self, field, value):
         """Whether an existing account submits, unchanged, the value it already has.
@@ -117,13 +120,7 @@ class CaselessIdentityMixin:
 
     def add_conflict_error(self, conflict):
         """Report an ``authfold.accounts.keys.CaselessConflict`` on its field, as the check would have."""
-        if conflict.field == "email":
-            error = ValidationError(EMAIL_TAKEN, code="email_taken")
-        else:
-            error = ValidationError(
-                USERNAME_TAKEN, code="username_taken", params={"username": conflict.value}
-            )
-        self.add_error(conflict.field, error)
+        self.add_error(None, conflict_error(conflict, self.data.get("username")))
 
 
 class SignUpForm(AccessibleFormMixin, CaselessIdentityMixin, auth_forms.BaseUserCreationForm):

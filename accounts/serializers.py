@@ -15,18 +15,17 @@ from rest_framework.authtoken.models import Token
 from rest_framework.fields import get_error_detail
 
 from authfold.accounts.keys import CaselessConflict
-from authfold.accounts.user_model import keyed_user_model
+from authfold.accounts.user_model import form_user_model
 from authfold.accounts.validators import (
     EMAIL_REQUIRED,
-    EMAIL_TAKEN,
-    USERNAME_TAKEN,
     clean_new_email,
     clean_new_username,
+    conflict_error,
 )
 
-# The model the key table is for, not whatever AUTH_USER_MODEL a test has swapped in when this
-# module is first imported.
-User = keyed_user_model()
+# The model the key table is for (see form_user_model), not whatever AUTH_USER_MODEL a test has
+# swapped in when this module is first imported.
+User = form_user_model()
 
 # Django itself bounded passwords at 4096 characters until its hashers stopped needing it
 # (CVE-2013-1443); nothing real is longer, and a bound keeps every request's work small.
@@ -66,16 +65,12 @@ def refusing_lost_races(username):
         with transaction.atomic():
             yield
     except CaselessConflict as conflict:
-        if conflict.field == "email":
-            raise field_refusal("email", EMAIL_TAKEN, "email_taken") from conflict
-        raise username_taken(conflict.value or username) from conflict
+        raise conflict_refusal(conflict, username) from conflict
 
 
-def username_taken(username):
-    """The 400 for a username another account has, in some case."""
-    return field_refusal(
-        "username", USERNAME_TAKEN, "username_taken", params={"username": username}
-    )
+def conflict_refusal(conflict, username=None):
+    """The 400 for a ``CaselessConflict``: the field it names, with the validators' message and code."""
+    return serializers.ValidationError(get_error_detail(conflict_error(conflict, username)))
 
 
 class UserSerializer(serializers.ModelSerializer):

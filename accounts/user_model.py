@@ -33,3 +33,15 @@ def logs_in_by_username(user_model):
 def caseless_rule_applies(user_model):
     """Whether ``user_model`` is the keyed model and logs in by username: then the rule holds."""
     return user_model is keyed_user_model() and logs_in_by_username(user_model)
+
+
+def form_user_model():
+    """The model our forms and serializers are declared on: the keyed one, or, under a user model
+    the rule does not support, Django's own ``User``, so that importing our forms, views and URLs
+    (the URL system check does) cannot crash before ``authfold.E001`` says what is wrong."""
+    user_model = keyed_user_model()
+    if logs_in_by_username(user_model):
+        return user_model
+    from django.contrib.auth.models import User
+
+    return User

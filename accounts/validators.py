@@ -153,3 +153,21 @@ def clean_new_email(email, exclude_pk=None):
     validate_email(email)
     validate_email_available(email, exclude_pk)
     return email
+
+
+def conflict_error(conflict, username=None):
+    """The error the checks above would have raised, for a save the database refused because
+    another account took the name or address meanwhile (an ``authfold.accounts.keys.CaselessConflict``,
+    which names its ``field``); keyed by that field.
+
+    ``username``: the name to quote when the refusal could not tell which one was refused.
+    """
+    if conflict.field == "email":
+        error = ValidationError(EMAIL_TAKEN, code="email_taken")
+    else:
+        error = ValidationError(
+            USERNAME_TAKEN,
+            code="username_taken",
+            params={"username": conflict.value or username},
+        )
+    return ValidationError({conflict.field: error})

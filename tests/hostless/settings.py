@@ -11,12 +11,12 @@ SECRET_KEY = "hostless-test-only"
 DEBUG = False
 ALLOWED_HOSTS = ["testserver"]
 INSTALLED_APPS = [
+    "authfold.accounts",  # above django.contrib.auth, as the runbook says (authfold.W002)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "rest_framework",
     "rest_framework.authtoken",
-    "authfold.accounts",
 ]
 ROOT_URLCONF = "tests.hostless.urls"
 DATABASES = {"default": dj_database_url.config()}

@@ -1,0 +1,36 @@
+"""Django's ``createsuperuser``, which also refuses a username another account has in any case.
+
+It replaces Django's only when ``authfold.accounts`` is listed before ``django.contrib.auth`` in
+``INSTALLED_APPS`` (Django runs the first app's command; check ``authfold.W002`` warns otherwise).
+"""
+
+from django.contrib.auth.management.commands import createsuperuser
+from django.core.management.base import CommandError
+
+from authfold.accounts.caseless import users_with_username
+from authfold.accounts.keys import CaselessConflict
+from authfold.accounts.validators import conflict_error
+
+
+class Command(createsuperuser.Command):
+    """Asks again (interactive) or stops with a ``CommandError`` (``--noinput``) for a caseless
+    twin, with the sentence Django uses for an exact one."""
+
+    def _validate_username(self, username, verbose_field_name, database):
+        error = super()._validate_username(username, verbose_field_name, database)
+        if error is None and self.taken_in_any_case(username, database):
+            error = f"Error: That {verbose_field_name} is already taken."
+        return error
+
+    def taken_in_any_case(self, username, database):
+        """Whether another account on ``database`` has ``username``, in any case."""
+        users = self.UserModel._default_manager.db_manager(database).all()
+        return users_with_username(users, username).exists()
+
+    def handle(self, *args, **options):
+        try:
+            return super().handle(*args, **options)
+        except CaselessConflict as conflict:
+            # Taken between our check and the save (or an email the database keeps unique).
+            username = options.get(self.UserModel.USERNAME_FIELD)
+            raise CommandError("; ".join(conflict_error(conflict, username).messages)) from None

@@ -1,0 +1,90 @@
+"""``manage.py`` in a child process: under other settings (start-up choices such as the order of
+``INSTALLED_APPS`` are made once per process), or at a real terminal (``createsuperuser`` and
+``changepassword`` prompt only on a TTY, and read passwords from it)."""
+
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_database_url():
+    """A ``DATABASE_URL`` naming the database this test runs on (the ``test_*`` one)."""
+    config = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{config['NAME']}"
+    scheme = {"postgresql": "postgres", "mysql": "mysql"}[connection.vendor]
+    user = config["USER"] + (f":{config['PASSWORD']}" if config["PASSWORD"] else "")
+    return f"{scheme}://{user}@{config['HOST']}:{config['PORT']}/{config['NAME']}"
+
+
+def child_environment(tmp_path, settings_text=""):
+    """The environment of a child ``manage.py``: the test database, and a settings module in
+    ``tmp_path`` that is the demo host's, with the tests' fast password hasher and then
+    ``settings_text``."""
+    (tmp_path / "child_settings.py").write_text(
+        "from mysite.settings import *  # noqa\n"
+        'PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]\n' + settings_text
+    )
+    env = {**os.environ, "DATABASE_URL": test_database_url()}
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), str(ROOT), env.get("PYTHONPATH", "")])
+    env["DJANGO_SETTINGS_MODULE"] = "child_settings"
+    return env
+
+
+def run_manage(tmp_path, *args, settings_text="", **variables):
+    """Run ``manage.py args`` to its end, with environment ``variables``; returns the
+    ``CompletedProcess`` (text output)."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**child_environment(tmp_path, settings_text), **variables},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def run_at_terminal(tmp_path, args, answers, timeout=60):
+    """Run ``manage.py args`` at a pseudo-terminal, typing each answer once its prompt appears.
+
+    ``answers``: ``(prompt, text)`` pairs, in order. Returns the exit code and everything the
+    terminal showed (prompts, echoed input, stdout and stderr).
+    """
+    env = child_environment(tmp_path)
+    with warnings.catch_warnings():
+        # Python 3.12 warns that forking a threaded process may deadlock the child; ours only
+        # calls execve, which takes no lock.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid, terminal = pty.fork()
+    if pid == 0:  # the child: becomes manage.py, with the terminal as its controlling TTY
+        os.execve(sys.executable, [sys.executable, str(ROOT / "manage.py"), *args], env)
+    shown, seen_up_to, pending = b"", 0, list(answers)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([terminal], [], [], deadline - time.monotonic())
+        if not ready:
+            break
+        try:
+            chunk = os.read(terminal, 4096)
+        except OSError:  # the child has exited and closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+        while pending and (found := shown.find(pending[0][0].encode(), seen_up_to)) >= 0:
+            seen_up_to = found + len(pending[0][0])
+            os.write(terminal, pending.pop(0)[1].encode() + b"\n")
+    else:
+        os.kill(pid, 9)
+    _, status = os.waitpid(pid, 0)
+    os.close(terminal)
+    return os.waitstatus_to_exitcode(status), shown.decode(errors="replace").replace("\r\n", "\n")

@@ -96,12 +96,14 @@ def pytest_sessionfinish(session):
     """Write the outcomes, and whether our app and backend were in place (as the recorder does)."""
     from django.apps import apps
     from django.conf import settings
+    from django.db import connection
 
     path = os.environ.get("AUTHFOLD_PEERS_REPORT")
     if path:
         report = {
             "authfold_installed": apps.is_installed(OUR_APP),
             "authentication_backends": list(settings.AUTHENTICATION_BACKENDS),
+            "database": connection.vendor,
             "outcomes": outcomes,
         }
         with open(path, "w") as file:

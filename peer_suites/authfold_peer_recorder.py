@@ -12,6 +12,7 @@ import unittest
 
 from django.apps import apps
 from django.conf import settings
+from django.db import connection
 from django.test.runner import DiscoverRunner
 
 
@@ -64,6 +65,7 @@ class RecordingResult:
             report = {
                 "authfold_installed": apps.is_installed("authfold.accounts"),
                 "authentication_backends": list(settings.AUTHENTICATION_BACKENDS),
+                "database": connection.vendor,
                 "outcomes": self.authfold_outcomes,
             }
             with open(path, "w") as file:

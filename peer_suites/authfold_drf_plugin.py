@@ -26,11 +26,15 @@ outcomes = {}
 
 def adopted(options):
     """DRF's settings with our app installed and our backend in ``ModelBackend``'s place."""
-    apps = tuple(options.get("INSTALLED_APPS", ()))
+    apps = list(options.get("INSTALLED_APPS", ()))
+    if OUR_APP not in apps:
+        # Above django.contrib.auth, as docs/ADOPTING.md asks (our management commands win).
+        apps.insert(apps.index("django.contrib.auth"), OUR_APP)
     backends = options.get("AUTHENTICATION_BACKENDS", global_settings.AUTHENTICATION_BACKENDS)
     return {
         **options,
-        "INSTALLED_APPS": apps if OUR_APP in apps else (*apps, OUR_APP),
+        # A tuple, as DRF's own: its conftest adds to it with += (...).
+        "INSTALLED_APPS": tuple(apps),
         "AUTHENTICATION_BACKENDS": [
             OUR_BACKEND if backend == MODEL_BACKEND else backend for backend in backends
         ],

@@ -16,7 +16,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 ADOPT = os.environ.get("AUTHFOLD_PEERS_ADOPT", "1") != "0"
-OUR_APPS = ["authfold.accounts"]
+OUR_APP = "authfold.accounts"
 
 
 def install_our_apps_into_runtests():
@@ -24,8 +24,8 @@ def install_our_apps_into_runtests():
 
     runtests.py (4.2 to 6.1 alike) sets ``settings.INSTALLED_APPS = ALWAYS_INSTALLED_APPS`` (that
     very list, then appends the test apps to it) in ``setup_collect_tests``, right after its first
-    read of a setting, which is what imports this module. So appending here lands in the list it
-    installs, without editing Django's file. In a worker process started by ``spawn``,
+    read of a setting, which is what imports this module. So changing that list here changes what
+    it installs, without editing Django's file. In a worker process started by ``spawn``,
     ``__main__`` is runtests.py again, and it reads its settings the same way.
     """
     runtests = sys.modules["__main__"]
@@ -34,7 +34,9 @@ def install_our_apps_into_runtests():
         raise ImproperlyConfigured(
             "authfold_peer_settings is for Django's tests/runtests.py; run scripts/peer-suites."
         )
-    always_installed.extend(app for app in OUR_APPS if app not in always_installed)
+    if OUR_APP not in always_installed:
+        # Above django.contrib.auth, as docs/ADOPTING.md asks (our management commands win).
+        always_installed.insert(always_installed.index("django.contrib.auth"), OUR_APP)
 
 
 def peer_databases():

@@ -10,6 +10,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.db.models import CharField, DateTimeField, F, Value
 from django.db.models.functions import Cast
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from authfold.accounts.caseless import (
     caseless_keys_ready,
@@ -54,6 +55,9 @@ class CaseInsensitiveModelBackend(ModelBackend):
     test's ``AUTH_USER_MODEL``, an email login), it is exactly ``ModelBackend``.
     """
 
+    # As Django's own (6.0+): if anything below raises (the database goes away mid-login), error
+    # reports and the debug page show the password as stars.
+    @sensitive_variables("password")
     def authenticate(self, request, username=None, password=None, **kwargs):
         user_model = get_user_model()
         if not caseless_rule_applies(user_model):
@@ -72,11 +76,19 @@ class CaseInsensitiveModelBackend(ModelBackend):
             return user
         return None
 
+    @sensitive_variables("password")
     async def aauthenticate(self, request, username=None, password=None, **kwargs):
-        # ModelBackend.aauthenticate (Django 5.0+) looks the name up exactly: never let it run.
-        return await sync_to_async(self.authenticate)(
-            request, username=username, password=password, **kwargs
-        )
+        if not caseless_rule_applies(get_user_model()):
+            return await super().aauthenticate(request, username, password, **kwargs)
+
+        # ModelBackend.aauthenticate (Django 5.0+) looks the name up exactly: never let it run on
+        # the model the rule governs. The thread gets no arguments: asgiref holds them in a
+        # functools.partial, whose repr would put the password into error reports.
+        @sensitive_variables("password")
+        def authenticate_in_thread():
+            return self.authenticate(request, username=username, password=password, **kwargs)
+
+        return await sync_to_async(authenticate_in_thread)()
 
     def find_user(self, login):
         """The one account ``login`` names (a username in any case, or an email), or ``None``.

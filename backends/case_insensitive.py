@@ -29,11 +29,25 @@ MAX_TWINS_CONSIDERED = 20
 # Set on the user that authenticate() returns when the login was a renamed account's old username:
 # the login page reads it to tell the person their new name.
 RENAMED_LOGIN_ATTRIBUTE = "authfold_renamed_login"
-# A row found by its current name has no old name and no rename date. The lookup's UNION needs
-# the columns all the same, typed, or PostgreSQL takes the NULL for text.
+
+
+class TypedNull(Cast):
+    """A NULL of a given type, for a column of the lookup's UNION that some rows leave empty.
+
+    PostgreSQL needs the type (it would take an untyped NULL for text). MySQL/MariaDB type a
+    UNION's columns themselves, and there ``CAST(NULL AS char)`` would carry the connection's
+    collation: beside the rename log's column, under any other collation (a database made with
+    ``utf8mb4_unicode_ci``), every login failed with "Illegal mix of collations for UNION".
+    """
+
+    def as_mysql(self, compiler, connection, **extra_context):
+        return "NULL", []
+
+
+# A row found by its current name has no old name and no rename date.
 NOT_RENAMED = {
-    "authfold_renamed_from": Cast(Value(None), CharField()),
-    "authfold_renamed_at": Cast(Value(None), DateTimeField()),
+    "authfold_renamed_from": TypedNull(Value(None), CharField()),
+    "authfold_renamed_at": TypedNull(Value(None), DateTimeField()),
 }
 
 

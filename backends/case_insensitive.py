@@ -92,7 +92,8 @@ class CaseInsensitiveModelBackend(ModelBackend):
 
     @sensitive_variables("password")
     async def aauthenticate(self, request, username=None, password=None, **kwargs):
-        if not caseless_rule_applies(get_user_model()):
+        # ModelBackend's own async login exists from Django 5.0; on 4.2 the sync one runs below.
+        if not caseless_rule_applies(get_user_model()) and hasattr(ModelBackend, "aauthenticate"):
             return await super().aauthenticate(request, username, password, **kwargs)
 
         # ModelBackend.aauthenticate (Django 5.0+) looks the name up exactly: never let it run on

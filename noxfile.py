@@ -1,7 +1,8 @@
 """The Django version matrix: the suite on SQLite under each supported Django release.
 
 The three databases run under Django 5.2 LTS in scripts/test; these sessions add 4.2 LTS and the
-newest release (which needs Python 3.12).
+newest release (which needs Python 3.12), each followed by the peer suites (Django's auth_tests
+and DRF's authentication tests of that version, with authfold adopted: scripts/peer-suites).
 """
 
 import nox
@@ -25,3 +26,4 @@ def tests(session, django):
         "not browser",
         env={"DATABASE_URL": f"sqlite:///{session.create_tmp()}/matrix.sqlite3"},
     )
+    session.run("python", "scripts/peer-suites", "--database", "sqlite")

@@ -10,6 +10,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.db.models import CharField, DateTimeField, F, Value
 from django.db.models.functions import Cast
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from authfold.accounts.caseless import (
     caseless_keys_ready,
@@ -28,11 +29,25 @@ MAX_TWINS_CONSIDERED = 20
 # Set on the user that authenticate() returns when the login was a renamed account's old username:
 # the login page reads it to tell the person their new name.
 RENAMED_LOGIN_ATTRIBUTE = "authfold_renamed_login"
-# A row found by its current name has no old name and no rename date. The lookup's UNION needs
-# the columns all the same, typed, or PostgreSQL takes the NULL for text.
+
+
+class TypedNull(Cast):
+    """A NULL of a given type, for a column of the lookup's UNION that some rows leave empty.
+
+    PostgreSQL needs the type (it would take an untyped NULL for text). MySQL/MariaDB type a
+    UNION's columns themselves, and there ``CAST(NULL AS char)`` would carry the connection's
+    collation: beside the rename log's column, under any other collation (a database made with
+    ``utf8mb4_unicode_ci``), every login failed with "Illegal mix of collations for UNION".
+    """
+
+    def as_mysql(self, compiler, connection, **extra_context):
+        return "NULL", []
+
+
+# A row found by its current name has no old name and no rename date.
 NOT_RENAMED = {
-    "authfold_renamed_from": Cast(Value(None), CharField()),
-    "authfold_renamed_at": Cast(Value(None), DateTimeField()),
+    "authfold_renamed_from": TypedNull(Value(None), CharField()),
+    "authfold_renamed_at": TypedNull(Value(None), DateTimeField()),
 }
 
 
@@ -54,6 +69,9 @@ class CaseInsensitiveModelBackend(ModelBackend):
     test's ``AUTH_USER_MODEL``, an email login), it is exactly ``ModelBackend``.
     """
 
+    # As Django's own (6.0+): if anything below raises (the database goes away mid-login), error
+    # reports and the debug page show the password as stars.
+    @sensitive_variables("password")
     def authenticate(self, request, username=None, password=None, **kwargs):
         user_model = get_user_model()
         if not caseless_rule_applies(user_model):
@@ -72,11 +90,20 @@ class CaseInsensitiveModelBackend(ModelBackend):
             return user
         return None
 
+    @sensitive_variables("password")
     async def aauthenticate(self, request, username=None, password=None, **kwargs):
-        # ModelBackend.aauthenticate (Django 5.0+) looks the name up exactly: never let it run.
-        return await sync_to_async(self.authenticate)(
-            request, username=username, password=password, **kwargs
-        )
+        # ModelBackend's own async login exists from Django 5.0; on 4.2 the sync one runs below.
+        if not caseless_rule_applies(get_user_model()) and hasattr(ModelBackend, "aauthenticate"):
+            return await super().aauthenticate(request, username, password, **kwargs)
+
+        # ModelBackend.aauthenticate (Django 5.0+) looks the name up exactly: never let it run on
+        # the model the rule governs. The thread gets no arguments: asgiref holds them in a
+        # functools.partial, whose repr would put the password into error reports.
+        @sensitive_variables("password")
+        def authenticate_in_thread():
+            return self.authenticate(request, username=username, password=password, **kwargs)
+
+        return await sync_to_async(authenticate_in_thread)()
 
     def find_user(self, login):
         """The one account ``login`` names (a username in any case, or an email), or ``None``.

@@ -1,7 +1,9 @@
 """CaseInsensitiveModelBackend: any case logs in, ModelBackend's guarantees hold, twins never 500."""
 
 import logging
+import secrets
 
+import django
 import pytest
 from asgiref.sync import async_to_sync
 from django.contrib.auth import authenticate, get_user_model
@@ -10,6 +12,7 @@ from django.contrib.auth.hashers import MD5PasswordHasher
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils.connection import ConnectionDoesNotExist
+from django.views.debug import ExceptionReporter
 
 from authfold.accounts.caseless import forget_caseless_keys_state
 from authfold.accounts.models import CaselessKey
@@ -175,6 +178,49 @@ def test_non_string_username_is_refused_after_running_the_hasher(counting_hasher
     counting_hasher.encodings = 0
     assert login(["maria"]) is None
     assert counting_hasher.encodings == 1
+
+
+class LookupFailsBackend(CaseInsensitiveModelBackend):
+    """Our backend on a day the database goes away in the middle of a login."""
+
+    def find_user(self, login):
+        raise RuntimeError("the database went away")
+
+
+def variables_in_error_report(failing_login):
+    """The variables Django's error report (the debug page, the mail to ADMINS) shows for each
+    frame the failed login went through, this test module's own frames left out."""
+    with pytest.raises(RuntimeError) as raised:
+        failing_login()
+    reporter = ExceptionReporter(None, raised.type, raised.value, raised.tb)
+    frames = [frame for frame in reporter.get_traceback_frames() if frame["filename"] != __file__]
+    return repr([frame["vars"] for frame in frames])
+
+
+def test_error_reports_hide_the_password_of_a_login_that_failed_midway():
+    password = secrets.token_hex(12)
+    backend = LookupFailsBackend()
+
+    shown = variables_in_error_report(lambda: backend.authenticate(None, "maria", password))
+
+    assert password not in shown
+    assert "maria" in shown  # the login's frames are in the report, only the password is hidden
+
+
+@pytest.mark.skipif(
+    django.VERSION < (5, 0),
+    reason="Django 4.2 has no async login, and its sensitive_variables cannot mark a coroutine",
+)
+def test_async_error_reports_hide_the_password_of_a_login_that_failed_midway():
+    password = secrets.token_hex(12)
+    backend = LookupFailsBackend()
+
+    shown = variables_in_error_report(
+        lambda: async_to_sync(backend.aauthenticate)(None, "maria", password)
+    )
+
+    assert password not in shown
+    assert "maria" in shown
 
 
 @pytest.mark.django_db

@@ -76,3 +76,44 @@ def test_default_case_insensitive_collations_do_not_fold_sharp_s_to_ss():
 @pytest.mark.django_db(transaction=True)
 def test_the_test_database_can_hold_legacy_case_twins():
     assert accepts_both("maria", "Maria")
+
+
+def column_collation(table, column):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT collation_name FROM information_schema.columns "
+            "WHERE table_schema = DATABASE() AND table_name = %s AND column_name = %s",
+            [table, column],
+        )
+        return cursor.fetchone()[0]
+
+
+def collate_old_usernames(collation):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "ALTER TABLE authfold_renamerecord MODIFY old_username varchar(150) "
+            f"COLLATE {collation} NOT NULL"
+        )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_login_works_when_a_column_collation_is_not_the_connections():
+    """A MariaDB/MySQL database made with ``utf8mb4_unicode_ci``: the connection's ``utf8mb4``
+    collates otherwise, and the login's one statement (users, and the rename log's old names)
+    must not mix the two. Elsewhere the login runs under the database's own collation."""
+    from authfold.backends import CaseInsensitiveModelBackend
+    from tests.factories import DEFAULT_PASSWORD, UserFactory
+
+    maria = UserFactory(username="Maria")
+    original = None
+    if connection.vendor == "mysql":
+        original = column_collation("authfold_renamerecord", "old_username")
+        collate_old_usernames("utf8mb4_unicode_ci")
+    try:
+        found = CaseInsensitiveModelBackend().authenticate(
+            None, username="MARIA", password=DEFAULT_PASSWORD
+        )
+    finally:
+        if original:
+            collate_old_usernames(original)
+    assert found == maria

@@ -1,10 +1,13 @@
 """The host project is healthy on this database: checks pass and no migration is missing."""
 
+import importlib
 import os
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.db.migrations.loader import MigrationLoader
+from django.test import override_settings
 
 
 def test_system_checks_pass():
@@ -14,6 +17,20 @@ def test_system_checks_pass():
 @pytest.mark.django_db
 def test_no_migration_is_missing():
     call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+def test_our_migrations_load_when_the_host_turns_auth_migrations_off():
+    """Django's own test runner (and some hosts' test settings) set ``{"auth": None}``."""
+    resolve = importlib.import_module(
+        "authfold.accounts.migrations.0002_resolve_username_conflicts"
+    )
+    try:
+        with override_settings(MIGRATION_MODULES={"auth": None}):
+            importlib.reload(resolve)
+            graph = MigrationLoader(None, ignore_no_migrations=True).graph
+        assert ("authfold", "0004_enforce_caseless_emails") in graph.nodes
+    finally:
+        importlib.reload(resolve)
 
 
 def test_the_suite_runs_on_the_database_it_was_asked_for():

@@ -4,6 +4,7 @@ silent; overriding ``AUTH_USER_MODEL`` in a test never leaves ``auth.User`` brok
 import importlib
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.backends import ModelBackend
@@ -41,6 +42,17 @@ def test_backend_is_exact_case_like_model_backend_under_an_unkeyed_user_model(
     assert backend.authenticate(None, username="Maria", password=DEFAULT_PASSWORD) == maria
     assert backend.authenticate(None, username="MARIA", password=DEFAULT_PASSWORD) is None
     assert ModelBackend().authenticate(None, username="MARIA", password=DEFAULT_PASSWORD) is None
+
+
+def test_async_login_is_exact_case_like_model_backend_under_an_unkeyed_user_model(
+    swapped_user_table,
+):
+    NamedUser = swapped_user_table("NamedUser")
+    maria = NamedUser.objects.create_user("Maria", DEFAULT_PASSWORD)
+    login = async_to_sync(case_insensitive.CaseInsensitiveModelBackend().aauthenticate)
+
+    assert login(None, username="Maria", password=DEFAULT_PASSWORD) == maria
+    assert login(None, username="MARIA", password=DEFAULT_PASSWORD) is None
 
 
 def test_saving_an_unkeyed_user_model_writes_no_key_and_its_refusals_stay_django_s(

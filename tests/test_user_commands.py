@@ -49,6 +49,16 @@ def test_createsuperuser_noinput_creates_a_free_name():
     assert User.objects.get(username="Root").is_superuser
 
 
+def test_createsuperuser_leaves_the_names_of_an_unkeyed_user_model_to_django(swapped_user_table):
+    NamedUser = swapped_user_table("NamedUser")
+    NamedUser.objects.create_user("Maria", PASSWORD)
+    command = createsuperuser.Command()
+
+    # Django's exact check alone: another case is free, the same spelling is taken.
+    assert command._validate_username("MARIA", "username", "default") is None
+    assert command._validate_username("Maria", "username", "default") == TAKEN
+
+
 @pytest.mark.django_db
 def test_createsuperuser_turns_a_twin_taken_after_the_check_into_a_command_error(monkeypatch):
     """Another process creates ``maria`` between our check and the save: the database refuses."""

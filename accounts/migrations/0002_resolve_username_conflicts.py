@@ -7,6 +7,7 @@ Migrating back restores every renamed username, byte for byte.
 
 from django.conf import settings
 from django.db import migrations
+from django.db.migrations.loader import MigrationLoader
 
 from authfold.data_migrations.resolution import resolve_username_conflicts, revert_resolution
 
@@ -39,12 +40,20 @@ def revert(apps, schema_editor):
         print(f"  Kept {record.new_username!r} (id {record.user_id}), not reverted: {why}")
 
 
+def auth_user_state():
+    """The User state with 150-character usernames, when auth's migrations are on.
+
+    Without it, migrating back would see auth's first migration's 30-character field and
+    PostgreSQL would cut names to fit. A project can turn auth's migrations off
+    (``MIGRATION_MODULES = {"auth": None}``, as Django's own test runner does); auth's tables then
+    follow its current models, and ``__first__`` is the only name Django accepts for such an app.
+    """
+    if MigrationLoader.migrations_module("auth")[0] is None:
+        return ("auth", "__first__")
+    return ("auth", "0012_alter_user_first_name_max_length")
+
+
 class Migration(migrations.Migration):
-    dependencies = [
-        ("authfold", "0001_initial"),
-        # The User state with 150-character usernames: without it, migrating back would see
-        # auth's first migration's 30-character field and PostgreSQL would cut names to fit.
-        ("auth", "0012_alter_user_first_name_max_length"),
-    ]
+    dependencies = [("authfold", "0001_initial"), auth_user_state()]
 
     operations = [migrations.RunPython(resolve, revert, elidable=False)]

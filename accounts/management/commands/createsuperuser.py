@@ -9,6 +9,7 @@ from django.core.management.base import CommandError
 
 from authfold.accounts.caseless import users_with_username
 from authfold.accounts.keys import CaselessConflict
+from authfold.accounts.user_model import caseless_rule_applies
 from authfold.accounts.validators import conflict_error
 
 
@@ -23,7 +24,10 @@ class Command(createsuperuser.Command):
         return error
 
     def taken_in_any_case(self, username, database):
-        """Whether another account on ``database`` has ``username``, in any case."""
+        """Whether another account on ``database`` has ``username``, in any case. Never, for a user
+        model the rule does not govern (a test's ``AUTH_USER_MODEL``): that one is Django's."""
+        if not caseless_rule_applies(self.UserModel):
+            return False
         users = self.UserModel._default_manager.db_manager(database).all()
         return users_with_username(users, username).exists()
 

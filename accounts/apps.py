@@ -1,5 +1,6 @@
-"""App configuration: connects the receivers that keep caseless keys in step with users, and puts
-the host's own code on ``User`` under the rule (each part can be switched off, README "Settings")."""
+"""App configuration: connects the receivers that keep caseless keys in step with users and tell
+renamed people their new name at login, and puts the host's own code on ``User`` under the rule
+(each part can be switched off, README "Settings")."""
 
 from django.apps import AppConfig, apps
 
@@ -13,9 +14,11 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         from django.contrib.auth import get_user_model
+        from django.contrib.auth.signals import user_logged_in
 
         from authfold.accounts import checks, checks_order, keys  # noqa: F401 (they register)
         from authfold.accounts.conf import authfold_setting
+        from authfold.accounts.login import tell_renamed_login
         from authfold.accounts.user_model import logs_in_by_username
         from authfold.accounts.user_validation import install_identity_rule
 
@@ -25,6 +28,7 @@ class AccountsConfig(AppConfig):
             # checks load, and authfold.E001 tells the project why.
             return
         keys.connect_receivers()
+        user_logged_in.connect(tell_renamed_login, dispatch_uid="authfold.tell_renamed_login")
         if authfold_setting("AUTHFOLD_VALIDATE_USER_MODEL"):
             install_identity_rule(user_model)
         if authfold_setting("AUTHFOLD_ADMIN") and apps.is_installed("django.contrib.admin"):

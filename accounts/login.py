@@ -1,9 +1,14 @@
-"""The web login form: Django's ``AuthenticationForm``, worded for usernames that ignore case."""
+"""The web login: Django's ``AuthenticationForm`` worded for usernames that ignore case, and the
+notice a renamed person gets after logging in with their old username, on any login page."""
 
+from django.contrib import messages
 from django.contrib.auth.forms import AuthenticationForm
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from authfold.accounts.conf import authfold_setting
+from authfold.backends.case_insensitive import RENAMED_LOGIN_ATTRIBUTE
 
 INVALID_LOGIN = _(
     "Please enter a correct username and password. Usernames ignore case; passwords do not."
@@ -29,3 +34,31 @@ class LoginForm(AuthenticationForm):
             username.max_length = EMAIL_MAX_LENGTH
             username.widget.attrs["maxlength"] = str(EMAIL_MAX_LENGTH)
             self.error_messages["invalid_login"] = INVALID_LOGIN_BY_EMAIL
+
+
+def tell_renamed_login(sender, request, user, **kwargs):
+    """``user_logged_in`` receiver: a login by an old username leaves a warning with the new one.
+
+    A signal rather than our login view, so the host's own login page and the admin's tell the
+    person too (wherever their templates show ``messages``). Silent where the messages framework
+    is not installed, and for logins the backend did not mark (the API answers with the name).
+    """
+    renamed = getattr(user, RENAMED_LOGIN_ATTRIBUTE, None)
+    if renamed is None or request is None:
+        return
+    messages.warning(request, renamed_login_message(renamed, user), fail_silently=True)
+
+
+def renamed_login_message(renamed, user):
+    """What a person who logged in with their old username reads next: the name to use now."""
+    until = renamed.works_until
+    if timezone.is_aware(until):  # a naive date when the project has USE_TZ = False
+        until = timezone.localtime(until)
+    return _(
+        "“%(old)s” is no longer your username: it is now “%(new)s”. Please log in with "
+        "“%(new)s” from now on; “%(old)s” stops working on %(until)s."
+    ) % {
+        "old": renamed.old_username,
+        "new": user.get_username(),
+        "until": date_format(until),
+    }

@@ -13,8 +13,6 @@ from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import reverse_lazy
-from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import CreateView, UpdateView
 
@@ -27,7 +25,6 @@ from authfold.accounts.forms import (
 )
 from authfold.accounts.keys import CaselessConflict
 from authfold.accounts.login import LoginForm
-from authfold.backends.case_insensitive import RENAMED_LOGIN_ATTRIBUTE
 
 
 class SaveOrReportConflictMixin:
@@ -94,34 +91,12 @@ class ProfileView(LoginRequiredMixin, SaveOrReportConflictMixin, UpdateView):
 class LoginView(auth_views.LoginView):
     """``/accounts/login/``: Django's view with the caseless wording (the backends decide).
 
-    A person who logged in with the old username conflict resolution took away is told their
-    new one, on the next page.
+    A person who logged in with the old username conflict resolution took away is told their new
+    one on the next page, here as on any login page (:func:`~authfold.accounts.login.tell_renamed_login`).
     """
 
     authentication_form = LoginForm
     template_name = "authfold/login.html"
-
-    def form_valid(self, form):
-        response = super().form_valid(form)
-        renamed = getattr(form.get_user(), RENAMED_LOGIN_ATTRIBUTE, None)
-        if renamed is not None:
-            messages.warning(self.request, renamed_login_message(renamed, form.get_user()))
-        return response
-
-
-def renamed_login_message(renamed, user):
-    """What a person who logged in with their old username reads next: the name to use now."""
-    until = renamed.works_until
-    if timezone.is_aware(until):  # a naive date when the project has USE_TZ = False
-        until = timezone.localtime(until)
-    return _(
-        "“%(old)s” is no longer your username: it is now “%(new)s”. Please log in with "
-        "“%(new)s” from now on; “%(old)s” stops working on %(until)s."
-    ) % {
-        "old": renamed.old_username,
-        "new": user.get_username(),
-        "until": date_format(until),
-    }
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):

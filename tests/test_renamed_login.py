@@ -308,6 +308,17 @@ def test_login_page_with_old_username_logs_in_and_names_the_new_one_on_the_next_
     assert message.level_tag == "warning"
 
 
+def test_admin_login_page_with_old_username_names_the_new_one_on_the_next_page(browser, renamed):
+    User.objects.filter(pk=renamed.pk).update(is_staff=True)
+    response = browser.post(
+        "/admin/login/?next=/admin/",
+        {"username": "Maria", "password": DEFAULT_PASSWORD, "next": "/admin/"},
+        follow=True,
+    )
+    assert browser.session[SESSION_KEY] == str(renamed.pk)
+    assert "“Maria” is no longer your username: it is now “Maria_1”." in response.content.decode()
+
+
 def test_login_page_message_says_when_the_old_name_stops_working(browser, renamed, settings):
     settings.USE_TZ = True
     settings.TIME_ZONE = "UTC"

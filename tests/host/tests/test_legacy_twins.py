@@ -51,3 +51,14 @@ def test_the_renamed_twin_still_logs_in_on_the_hosts_page_with_its_old_spelling(
     response = client.post(reverse("accounts:login"), {"username": "Maria", "password": PASSWORD})
     assert response.status_code == 302
     assert client.session[SESSION_KEY] == str(twin.pk)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_hosts_login_page_tells_the_renamed_twin_its_new_name(client):
+    adopt_with_legacy_twins()
+    response = client.post(
+        reverse("accounts:login"), {"username": "Maria", "password": PASSWORD}, follow=True
+    )
+    [message] = response.context["messages"]
+    assert message.level_tag == "warning"
+    assert "it is now “Maria_1”" in str(message)

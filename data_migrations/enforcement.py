@@ -88,6 +88,10 @@ class AddUniqueConstraintConcurrently(migrations.AddConstraint):
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
         model = to_state.apps.get_model(app_label, self.model_name)
+        # As Django's own operations do: a database the project's routers keep us out of is left
+        # alone (the super() path asks too; the concurrent build must ask for itself).
+        if not self.allow_migrate_model(schema_editor.connection.alias, model):
+            return
         try:
             if schema_editor.connection.vendor == "postgresql":
                 self.build_concurrently(model, schema_editor)
@@ -207,6 +211,8 @@ class EnforceCaselessEmails(Operation):
         if not authfold_setting("AUTHFOLD_UNIQUE_EMAIL_CONSTRAINT"):
             return
         key_model = to_state.apps.get_model(app_label, "CaselessKey")
+        if not self.allow_migrate_model(schema_editor.connection.alias, key_model):
+            return
         user_model = key_model._meta.get_field("user").related_model
         using = schema_editor.connection.alias
         refuse_if_emails_shared(user_model, key_model, using)
@@ -221,7 +227,8 @@ class EnforceCaselessEmails(Operation):
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
         key_model = from_state.apps.get_model(app_label, "CaselessKey")
-        drop_unique_index(schema_editor, key_model._meta.db_table, EMAIL_INDEX_NAME)
+        if self.allow_migrate_model(schema_editor.connection.alias, key_model):
+            drop_unique_index(schema_editor, key_model._meta.db_table, EMAIL_INDEX_NAME)
 
     def describe(self):
         return "Make emails caselessly unique (when AUTHFOLD_UNIQUE_EMAIL_CONSTRAINT is on)"

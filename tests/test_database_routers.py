@@ -1,0 +1,91 @@
+"""Our migrations obey the project's database routers: a database that a router keeps our app out
+of (djangoproject.com's read-only ``trac`` database, say) is left untouched by every one of them,
+forwards and backwards, as Django's own operations leave it."""
+
+import pytest
+from django.db import connection
+
+from tests.django_process import run_manage
+
+# A second database that no app may migrate, beside the demo host's own; the email constraint on,
+# so that 0004 has work to do too.
+ROUTED_SETTINGS = """
+DATABASES["legacy"] = {{**DATABASES["default"], "NAME": {name!r}}}
+AUTHFOLD_UNIQUE_EMAIL_CONSTRAINT = True
+
+
+class NothingMigratesLegacy:
+    def allow_migrate(self, db, app_label, **hints):
+        return False if db == "legacy" else None
+
+
+DATABASE_ROUTERS = ["child_settings.NothingMigratesLegacy"]
+"""
+
+SHOW_LEGACY_TABLES = (
+    "from django.db import connections; "
+    "print(sorted(connections['legacy'].introspection.table_names()))"
+)
+
+
+@pytest.fixture
+def legacy_database_name(tmp_path, transactional_db):
+    """The name of a second, empty database on the server the tests run on (made in autocommit:
+    PostgreSQL creates no database inside a transaction)."""
+    if connection.vendor == "sqlite":
+        yield str(tmp_path / "legacy.sqlite3")
+        return
+    name = f"{connection.settings_dict['NAME']}_legacy"
+    quoted = connection.ops.quote_name(name)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS {quoted}")
+        cursor.execute(f"CREATE DATABASE {quoted}")
+    yield name
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS {quoted}")
+
+
+def legacy_tables(tmp_path, settings_text):
+    shown = run_manage(
+        tmp_path, "shell", "-v", "0", "-c", SHOW_LEGACY_TABLES, settings_text=settings_text
+    )
+    assert shown.returncode == 0, shown.stderr
+    return shown.stdout.strip()
+
+
+def test_migrate_leaves_a_database_the_routers_close_to_us_untouched(
+    tmp_path, legacy_database_name
+):
+    routed = ROUTED_SETTINGS.format(name=legacy_database_name)
+
+    forwards = run_manage(
+        tmp_path, "migrate", "--database", "legacy", "-v", "0", settings_text=routed
+    )
+
+    assert forwards.returncode == 0, forwards.stderr
+    assert "authfold_" not in legacy_tables(tmp_path, routed)
+
+
+def test_migrating_back_leaves_a_database_the_routers_close_to_us_untouched(
+    tmp_path, legacy_database_name
+):
+    routed = ROUTED_SETTINGS.format(name=legacy_database_name)
+    forwards = run_manage(
+        tmp_path, "migrate", "--database", "legacy", "-v", "0", settings_text=routed
+    )
+    assert forwards.returncode == 0, forwards.stderr
+
+    backwards = run_manage(
+        tmp_path,
+        "migrate",
+        "authfold",
+        "zero",
+        "--database",
+        "legacy",
+        "-v",
+        "0",
+        settings_text=routed,
+    )
+
+    assert backwards.returncode == 0, backwards.stderr
+    assert "authfold_" not in legacy_tables(tmp_path, routed)

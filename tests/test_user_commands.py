@@ -170,14 +170,46 @@ def test_changepassword_of_a_legacy_twin_without_a_key_is_a_clean_error(tmp_path
     assert not User.objects.get(username="Maria").check_password(PASSWORD)
 
 
+AUTHFOLD_LAST = (
+    "INSTALLED_APPS = [app for app in INSTALLED_APPS if app != 'authfold.accounts']"
+    " + ['authfold.accounts']\n"
+)
+
+
+def host_app_with_commands(tmp_path, *commands):
+    """A host app ``hostcommands`` (on the child's path) with management commands of its own,
+    and the settings line that lists it first."""
+    package = tmp_path / "hostcommands" / "management" / "commands"
+    package.mkdir(parents=True)
+    for folder in (package.parent.parent, package.parent, package):
+        (folder / "__init__.py").write_text("")
+    for name in commands:
+        (package / f"{name}.py").write_text(
+            f"from django.contrib.auth.management.commands.{name} import Command  # noqa: F401\n"
+        )
+    return "INSTALLED_APPS = ['hostcommands', *INSTALLED_APPS]\n"
+
+
 def test_system_check_warns_when_listed_after_contrib_auth(tmp_path):
-    settings_text = (
-        "INSTALLED_APPS = [app for app in INSTALLED_APPS if app != 'authfold.accounts']"
-        " + ['authfold.accounts']\n"
-    )
-    finished = run_manage(tmp_path, "check", settings_text=settings_text)
+    finished = run_manage(tmp_path, "check", settings_text=AUTHFOLD_LAST)
     assert "authfold.W002" in finished.stderr + finished.stdout
+    assert "createsuperuser and changepassword are Django's own" in finished.stderr
     assert "Move 'authfold.accounts' above 'django.contrib.auth'" in finished.stderr
+
+
+def test_system_check_leaves_a_host_app_s_own_user_commands_alone(tmp_path):
+    host_first = host_app_with_commands(tmp_path, "createsuperuser", "changepassword")
+    finished = run_manage(tmp_path, "check", settings_text=AUTHFOLD_LAST + host_first)
+    assert finished.returncode == 0, finished.stderr
+    assert "authfold.W002" not in finished.stderr + finished.stdout
+
+
+def test_system_check_names_only_the_command_that_is_django_s(tmp_path):
+    host_first = host_app_with_commands(tmp_path, "createsuperuser")
+    finished = run_manage(tmp_path, "check", settings_text=AUTHFOLD_LAST + host_first)
+    assert "authfold.W002" in finished.stderr
+    assert "changepassword is Django's own" in finished.stderr
+    assert "createsuperuser" not in finished.stderr.split("HINT")[0]
 
 
 @pytest.mark.usefixtures("email_constraint_on")

@@ -3,8 +3,12 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 DEFAULTS = {
+    # Let anyone create an account on our sign-up page and through POST /api/users/; False closes
+    # both (403) for projects where only staff create accounts.
+    "AUTHFOLD_SIGNUP_OPEN": True,
     # Let people log in with their email address, in any case, as well as with their username.
     "AUTHFOLD_LOGIN_BY_EMAIL": False,
     # Allow ASCII letters only in new usernames (Django's ASCIIUsernameValidator); else Unicode.
@@ -35,6 +39,10 @@ DEFAULTS = {
 def authfold_setting(name):
     """The project's value for one AUTHFOLD_* setting, or our default."""
     return getattr(settings, name, DEFAULTS[name])
+
+
+# What a closed sign-up page and API answer.
+SIGNUP_CLOSED = _("Sign-up is closed here: ask an administrator for an account.")
 
 
 def renamed_login_period():

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth import authenticate, get_user_model, login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect
@@ -16,6 +17,7 @@ from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import CreateView, UpdateView
 
+from authfold.accounts.conf import SIGNUP_CLOSED, authfold_setting
 from authfold.accounts.forms import (
     PasswordChangeForm,
     PasswordResetForm,
@@ -45,13 +47,16 @@ class SaveOrReportConflictMixin:
 
 
 class SignUpView(SaveOrReportConflictMixin, CreateView):
-    """``/accounts/signup/``: creates the account and logs the new person in."""
+    """``/accounts/signup/``: creates the account and logs the new person in; 403 while
+    ``AUTHFOLD_SIGNUP_OPEN`` is off."""
 
     form_class = SignUpForm
     template_name = "authfold/signup.html"
     success_url = reverse_lazy("authfold:profile")
 
     def dispatch(self, request, *args, **kwargs):
+        if not authfold_setting("AUTHFOLD_SIGNUP_OPEN"):
+            raise PermissionDenied(SIGNUP_CLOSED)
         if request.user.is_authenticated:
             return redirect("authfold:profile")
         return super().dispatch(request, *args, **kwargs)

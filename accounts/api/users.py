@@ -10,6 +10,7 @@ from authfold.accounts.api.errors import (
     RegistrationErrorSerializer,
 )
 from authfold.accounts.api.throttling import ScopedRateThrottle, WriteScopedRateThrottle
+from authfold.accounts.conf import SIGNUP_CLOSED, authfold_setting
 from authfold.accounts.serializers import (
     CurrentUserSerializer,
     RegistrationSerializer,
@@ -23,6 +24,16 @@ THROTTLED = OpenApiResponse(
     DetailErrorSerializer,
     description=_("Too many requests from this client; the Retry-After header says when to retry."),
 )
+
+
+class SignUpOpen(permissions.BasePermission):
+    """Lets sign-ups through while ``AUTHFOLD_SIGNUP_OPEN`` is on (read on each request)."""
+
+    message = SIGNUP_CLOSED
+    code = "signup_closed"
+
+    def has_permission(self, request, view):
+        return bool(authfold_setting("AUTHFOLD_SIGNUP_OPEN"))
 
 
 @extend_schema_view(
@@ -39,6 +50,10 @@ THROTTLED = OpenApiResponse(
                 RegistrationErrorSerializer,
                 description=_("Some field was refused; nothing was created."),
             ),
+            403: OpenApiResponse(
+                DetailErrorSerializer,
+                description=_("Sign-up is closed on this site (AUTHFOLD_SIGNUP_OPEN is off)."),
+            ),
             429: THROTTLED,
         },
     )
@@ -46,13 +61,13 @@ THROTTLED = OpenApiResponse(
 class RegistrationView(generics.CreateAPIView):
     """``POST /api/users/``: sign up with a username, email and password; get an API token back.
 
-    Anyone may call it: credentials sent along are ignored, so a stale token cannot block a sign-up.
-    Throttled per client address by the ``register`` scope.
+    Anyone may call it while sign-up is open: credentials sent along are ignored, so a stale token
+    cannot block a sign-up. Throttled per client address by the ``register`` scope.
     """
 
     serializer_class = RegistrationSerializer
     authentication_classes = []
-    permission_classes = [permissions.AllowAny]
+    permission_classes = [SignUpOpen]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "register"
 

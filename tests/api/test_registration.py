@@ -273,3 +273,11 @@ def test_sign_up_stays_throttled_when_the_project_sets_no_register_rate(api_clie
     for _attempt in range(10):
         sign_up(api_client, username="")
     assert sign_up(api_client).status_code == 429
+
+
+def test_closed_sign_up_answers_403_signup_closed_and_creates_nothing(api_client, settings):
+    settings.AUTHFOLD_SIGNUP_OPEN = False
+    response = sign_up(api_client)
+    assert response.status_code == 403
+    assert response.data["detail"].code == "signup_closed"
+    assert not User.objects.exists()

@@ -25,7 +25,7 @@ def served_schema(api_client):
 @pytest.mark.parametrize(
     ("path", "method", "statuses"),
     [
-        ("/api/users/", "post", {"201", "400", "429"}),
+        ("/api/users/", "post", {"201", "400", "403", "429"}),
         ("/api/users/me/", "get", {"200", "401"}),
         ("/api/users/me/", "patch", {"200", "400", "401", "403", "429"}),
     ],
@@ -38,6 +38,7 @@ def test_the_schema_declares_each_operations_refusals(served_schema, path, metho
     ("path", "method", "status", "fields"),
     [
         ("/api/users/", "post", "400", {"username", "email", "password", "non_field_errors"}),
+        ("/api/users/", "post", "403", {"detail"}),
         ("/api/users/", "post", "429", {"detail"}),
         ("/api/users/me/", "patch", "400", {"username", "email", "non_field_errors"}),
         ("/api/users/me/", "get", "401", {"detail"}),

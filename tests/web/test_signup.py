@@ -135,3 +135,18 @@ def test_signup_that_loses_the_race_for_an_email_shows_a_field_error(
     assert response.status_code == 200
     assert error_codes(response, "email") == {"email_taken"}
     assert list(User.objects.values_list("username", flat=True)) == ["john"]
+
+
+def test_closed_signup_page_answers_403_and_creates_nothing(client, settings):
+    settings.AUTHFOLD_SIGNUP_OPEN = False
+    assert client.get(reverse("authfold:signup")).status_code == 403
+    response = client.post(reverse("authfold:signup"), new_account_data())
+    assert response.status_code == 403
+    assert not User.objects.exists()
+
+
+def test_pages_offer_the_signup_link_only_while_signup_is_open(client, settings):
+    link = f'href="{reverse("authfold:signup")}"'
+    assert link in client.get(reverse("authfold:login")).content.decode()
+    settings.AUTHFOLD_SIGNUP_OPEN = False
+    assert link not in client.get(reverse("authfold:login")).content.decode()

@@ -104,3 +104,23 @@ def test_the_runbooks_sqlite_options_keep_the_hosts_own(host_without_docs):
     assert sqlite["timeout"] == 20
     if django.VERSION >= (5, 2):  # the host's init_command, which SQLite takes from Django 5.2
         assert sqlite["cache_size"] == -4321
+
+
+def test_the_runbooks_sqlite_options_leave_another_database_alone():
+    """The same settings on PostgreSQL: the runbook's lines add nothing its driver would refuse."""
+    shown = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from tests.hostless import settings; "
+            "print(settings.DATABASES['default']['ENGINE'], "
+            "sorted(settings.DATABASES['default'].get('OPTIONS', {})))",
+        ],
+        cwd=CHECKOUT,
+        env={**os.environ, "DATABASE_URL": "postgres://someone@127.0.0.1:5432/somedb"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.split() == ["django.db.backends.postgresql", "[]"]

@@ -22,16 +22,17 @@ ROOT_URLCONF = "tests.hostless.urls"
 DATABASES = {"default": dj_database_url.config()}
 # The host's own SQLite options, which the runbook's SQLite step must keep (Django 5.2 added
 # init_command for SQLite).
-if django.VERSION >= (5, 2):
+if django.VERSION >= (5, 2) and DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {"init_command": "PRAGMA cache_size = -4321"}
-# docs/ADOPTING.md, step 1, "SQLite only", as written there.
-if django.VERSION >= (5, 1):
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "transaction_mode": "IMMEDIATE"}
-    )
-else:
-    DATABASES["default"]["ENGINE"] = "authfold.accounts.sqlite3"
-    DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20})
+# docs/ADOPTING.md, step 1, "SQLite only", as written there (the Django version picks the lines).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    if django.VERSION >= (5, 1):
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+        )
+    else:
+        DATABASES["default"]["ENGINE"] = "authfold.accounts.sqlite3"
+        DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTHENTICATION_BACKENDS = ["authfold.backends.CaseInsensitiveModelBackend"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -2,14 +2,19 @@
 
 Django runs the management command of the app listed *first*: ours (which answer a caseless twin
 with a clean error) replace Django's only when ``authfold.accounts`` comes before
-``django.contrib.auth``. A host app with a command of its own, listed above ours, keeps it: that
-is the host's choice, not ours to warn about.
+``django.contrib.auth``. A host app with a command of its own keeps it when listed above ours; listed
+below, ours hides it, and that is worth a warning too (its command may do more than create a user:
+a profile, a project).
 """
 
+from pathlib import Path
+
+from django.apps import apps
 from django.core import checks
-from django.core.management import get_commands
+from django.core.management import find_commands, get_commands
 
 W002 = "authfold.W002"
+W003 = "authfold.W003"
 
 # The commands of django.contrib.auth that write a username, and so have a caseless version here.
 USER_COMMANDS = ("createsuperuser", "changepassword")
@@ -32,4 +37,25 @@ def check_user_commands_are_not_djangos(app_configs=None, **kwargs):
             "(below any app of yours that has its own createsuperuser or changepassword).",
             id=W002,
         )
+    ]
+
+
+@checks.register(checks.Tags.compatibility)
+def check_host_user_commands_are_not_hidden(app_configs=None, **kwargs):
+    """Warn when ours hides a host app's own ``createsuperuser`` or ``changepassword``."""
+    configs = list(apps.get_app_configs())
+    labels = [config.label for config in configs]
+    below_ours = configs[labels.index("authfold") + 1 :]
+    return [
+        checks.Warning(
+            f"'authfold.accounts' is listed above '{config.name}', so its {name} is hidden: "
+            f"manage.py {name} runs ours.",
+            hint=f"To keep your own, list '{config.name}' above 'authfold.accounts' in "
+            "INSTALLED_APPS, and have it report CaselessConflict (docs/ADOPTING.md, 1a).",
+            id=W003,
+        )
+        for config in below_ours
+        if config.name != "django.contrib.auth"
+        for name in USER_COMMANDS
+        if name in find_commands(str(Path(config.path) / "management"))
     ]

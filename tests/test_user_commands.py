@@ -176,9 +176,9 @@ AUTHFOLD_LAST = (
 )
 
 
-def host_app_with_commands(tmp_path, *commands):
+def host_app_with_commands(tmp_path, *commands, listed_first=True):
     """A host app ``hostcommands`` (on the child's path) with management commands of its own,
-    and the settings line that lists it first."""
+    and the settings line that lists it first (or last)."""
     package = tmp_path / "hostcommands" / "management" / "commands"
     package.mkdir(parents=True)
     for folder in (package.parent.parent, package.parent, package):
@@ -187,7 +187,9 @@ def host_app_with_commands(tmp_path, *commands):
         (package / f"{name}.py").write_text(
             f"from django.contrib.auth.management.commands.{name} import Command  # noqa: F401\n"
         )
-    return "INSTALLED_APPS = ['hostcommands', *INSTALLED_APPS]\n"
+    if listed_first:
+        return "INSTALLED_APPS = ['hostcommands', *INSTALLED_APPS]\n"
+    return "INSTALLED_APPS = [*INSTALLED_APPS, 'hostcommands']\n"
 
 
 def test_system_check_warns_when_listed_after_contrib_auth(tmp_path):
@@ -202,6 +204,16 @@ def test_system_check_leaves_a_host_app_s_own_user_commands_alone(tmp_path):
     finished = run_manage(tmp_path, "check", settings_text=AUTHFOLD_LAST + host_first)
     assert finished.returncode == 0, finished.stderr
     assert "authfold.W002" not in finished.stderr + finished.stdout
+    assert "authfold.W003" not in finished.stderr + finished.stdout
+
+
+def test_system_check_warns_when_ours_hides_a_host_app_s_own_command(tmp_path):
+    host_last = host_app_with_commands(tmp_path, "createsuperuser", listed_first=False)
+    finished = run_manage(tmp_path, "check", settings_text=host_last)
+    assert "authfold.W003" in finished.stderr
+    assert "listed above 'hostcommands', so its createsuperuser is hidden" in finished.stderr
+    assert "changepassword" not in finished.stderr
+    assert "authfold.W002" not in finished.stderr
 
 
 def test_system_check_names_only_the_command_that_is_django_s(tmp_path):

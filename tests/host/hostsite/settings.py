@@ -41,6 +41,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # authfold: a save of the host's own forms that loses a race for a name answers 409, not 500.
+    "authfold.accounts.middleware.CaselessConflictMiddleware",
     # django-axes: last, as its documentation asks.
     "axes.middleware.AxesMiddleware",
 ]

@@ -64,3 +64,24 @@ def test_a_person_can_change_the_case_of_their_own_name(client, make_user):
     assert response.status_code == 302
     maria.refresh_from_db()
     assert maria.username == "Maria"
+
+
+def test_a_rename_that_loses_the_race_for_the_name_answers_409_and_changes_nothing(
+    client, make_user, monkeypatch
+):
+    ann = make_user("ann")
+    client.force_login(ann)
+    validate = AccountSettingsForm.full_clean
+
+    def validate_then_lose_the_race(form):
+        validate(form)
+        if not form._errors and not User.objects.filter(username="MARIA").exists():
+            make_user("MARIA")  # another request takes the name after this one's check
+
+    monkeypatch.setattr(AccountSettingsForm, "full_clean", validate_then_lose_the_race)
+    response = client.post(reverse("accounts:settings"), {"username": "maria", "email": ann.email})
+
+    assert response.status_code == 409
+    assert "so “maria” counts as the same name" in response.content.decode()
+    ann.refresh_from_db()
+    assert ann.username == "ann"

@@ -26,7 +26,9 @@ class CaselessConflictMiddleware:
     def process_exception(self, request, exception):
         if not isinstance(exception, CaselessConflict):
             return None
-        [(field, errors)] = conflict_error(exception).error_dict.items()
+        # The submitted name, for a refusal that could not tell which name it was (as our forms do).
+        error = conflict_error(exception, request.POST.get("username"))
+        [(field, errors)] = error.error_dict.items()
         reasons = [message for error in errors for message in error]
         context = {"field": field, "reasons": reasons}
         return render(request, "authfold/conflict.html", context, status=409)

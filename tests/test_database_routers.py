@@ -45,10 +45,15 @@ def legacy_database_name(tmp_path, transactional_db):
         cursor.execute(f"DROP DATABASE IF EXISTS {quoted}")
 
 
-def legacy_tables(tmp_path, settings_text):
-    shown = run_manage(
-        tmp_path, "shell", "-v", "0", "-c", SHOW_LEGACY_TABLES, settings_text=settings_text
-    )
+def on_legacy(tmp_path, legacy_database_name, *args):
+    """``manage.py args --database legacy`` beside a router that closes ``legacy`` to every app."""
+    routed = ROUTED_SETTINGS.format(name=legacy_database_name)
+    return run_manage(tmp_path, *args, "--database", "legacy", "-v", "0", settings_text=routed)
+
+
+def legacy_tables(tmp_path, legacy_database_name):
+    routed = ROUTED_SETTINGS.format(name=legacy_database_name)
+    shown = run_manage(tmp_path, "shell", "-v", "0", "-c", SHOW_LEGACY_TABLES, settings_text=routed)
     assert shown.returncode == 0, shown.stderr
     return shown.stdout.strip()
 
@@ -56,36 +61,19 @@ def legacy_tables(tmp_path, settings_text):
 def test_migrate_leaves_a_database_the_routers_close_to_us_untouched(
     tmp_path, legacy_database_name
 ):
-    routed = ROUTED_SETTINGS.format(name=legacy_database_name)
-
-    forwards = run_manage(
-        tmp_path, "migrate", "--database", "legacy", "-v", "0", settings_text=routed
-    )
+    forwards = on_legacy(tmp_path, legacy_database_name, "migrate")
 
     assert forwards.returncode == 0, forwards.stderr
-    assert "authfold_" not in legacy_tables(tmp_path, routed)
+    assert "authfold_" not in legacy_tables(tmp_path, legacy_database_name)
 
 
 def test_migrating_back_leaves_a_database_the_routers_close_to_us_untouched(
     tmp_path, legacy_database_name
 ):
-    routed = ROUTED_SETTINGS.format(name=legacy_database_name)
-    forwards = run_manage(
-        tmp_path, "migrate", "--database", "legacy", "-v", "0", settings_text=routed
-    )
+    forwards = on_legacy(tmp_path, legacy_database_name, "migrate")
     assert forwards.returncode == 0, forwards.stderr
 
-    backwards = run_manage(
-        tmp_path,
-        "migrate",
-        "authfold",
-        "zero",
-        "--database",
-        "legacy",
-        "-v",
-        "0",
-        settings_text=routed,
-    )
+    backwards = on_legacy(tmp_path, legacy_database_name, "migrate", "authfold", "zero")
 
     assert backwards.returncode == 0, backwards.stderr
-    assert "authfold_" not in legacy_tables(tmp_path, routed)
+    assert "authfold_" not in legacy_tables(tmp_path, legacy_database_name)

@@ -49,7 +49,7 @@ def migrate_to_legacy_state():
 
     call_command("migrate", "authfold", "0001", verbosity=0)
     for config in apps.get_app_configs():
-        if config.label != "accounts" and config.models_module is not None:
+        if config.label != "authfold" and config.models_module is not None:
             call_command("migrate", config.label, verbosity=0)
 
 
@@ -78,7 +78,7 @@ def main(argv=None):
         "figures": {},
         "not_measured": {},
     }
-    step(f"{arguments.database}: migrating to the legacy state (accounts 0001)")
+    step(f"{arguments.database}: migrating to the legacy state (authfold 0001)")
     migrate_to_legacy_state()
     step(f"{arguments.database}: loading {arguments.users:,} users")
     seconds, loaded = timed(lambda: load_users(arguments.users, arguments.twin_groups))

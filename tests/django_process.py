@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.db import connection
@@ -24,6 +25,27 @@ def test_database_url():
     scheme = {"postgresql": "postgres", "mysql": "mysql"}[connection.vendor]
     user = config["USER"] + (f":{config['PASSWORD']}" if config["PASSWORD"] else "")
     return f"{scheme}://{user}@{config['HOST']}:{config['PORT']}/{config['NAME']}"
+
+
+@contextmanager
+def scratch_database(folder, suffix):
+    """A new, empty database beside the test database, on the same server: yields its name (a
+    file in ``folder`` on SQLite) and its URL; dropped afterwards. Needs a connection outside any
+    transaction (PostgreSQL creates no database inside one)."""
+    if connection.vendor == "sqlite":
+        name = str(folder / f"{suffix}.sqlite3")
+        yield name, f"sqlite:///{name}"
+        return
+    name = f"{connection.settings_dict['NAME']}_{suffix}"
+    quoted = connection.ops.quote_name(name)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS {quoted}")
+        cursor.execute(f"CREATE DATABASE {quoted}")
+    try:
+        yield name, f"{test_database_url().rsplit('/', 1)[0]}/{name}"
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS {quoted}")
 
 
 def child_environment(tmp_path, settings_text=""):

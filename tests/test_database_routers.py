@@ -3,9 +3,8 @@ of (djangoproject.com's read-only ``trac`` database, say) is left untouched by e
 forwards and backwards, as Django's own operations leave it."""
 
 import pytest
-from django.db import connection
 
-from tests.django_process import run_manage
+from tests.django_process import run_manage, scratch_database
 
 # A second database that no app may migrate, beside the demo host's own; the email constraint on,
 # so that 0004 has work to do too.
@@ -30,19 +29,9 @@ SHOW_LEGACY_TABLES = (
 
 @pytest.fixture
 def legacy_database_name(tmp_path, transactional_db):
-    """The name of a second, empty database on the server the tests run on (made in autocommit:
-    PostgreSQL creates no database inside a transaction)."""
-    if connection.vendor == "sqlite":
-        yield str(tmp_path / "legacy.sqlite3")
-        return
-    name = f"{connection.settings_dict['NAME']}_legacy"
-    quoted = connection.ops.quote_name(name)
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {quoted}")
-        cursor.execute(f"CREATE DATABASE {quoted}")
-    yield name
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {quoted}")
+    """The name of a second, empty database on the server the tests run on."""
+    with scratch_database(tmp_path, "legacy") as (name, _url):
+        yield name
 
 
 def on_legacy(tmp_path, legacy_database_name, *args):

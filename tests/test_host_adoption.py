@@ -35,9 +35,9 @@ def host_database_url(tmp_path):
     return urlunsplit(url._replace(path=f"/{url.path.lstrip('/')}_host"))
 
 
-def run_in_host(*args, database_url):
-    """``python <args>`` in the host's folder, in an environment with nothing of ours in it."""
-    environment = {
+def host_environment(database_url):
+    """The environment of a host process: its folder on the path, its database, nothing of ours."""
+    return {
         "PATH": os.environ["PATH"],
         "HOME": os.environ.get("HOME", str(HOST_DIR)),
         "LANG": "C.UTF-8",
@@ -45,10 +45,14 @@ def run_in_host(*args, database_url):
         "PYTHONDONTWRITEBYTECODE": "1",
         "DATABASE_URL": database_url,
     }
+
+
+def run_in_host(*args, database_url):
+    """``python <args>`` in the host's folder, in an environment with nothing of ours in it."""
     return subprocess.run(
         [*PYTHON, *args],
         cwd=HOST_DIR,
-        env=environment,
+        env=host_environment(database_url),
         capture_output=True,
         text=True,
         timeout=1200,

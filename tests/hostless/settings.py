@@ -25,7 +25,7 @@ DATABASES = {"default": dj_database_url.config()}
 if django.VERSION >= (5, 2) and DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {"init_command": "PRAGMA cache_size = -4321"}
 # docs/ADOPTING.md, step 1, "SQLite only", as written there (the Django version picks the lines).
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # also engines that wrap Django's
     if django.VERSION >= (5, 1):
         DATABASES["default"].setdefault("OPTIONS", {}).update(
             {"timeout": 20, "transaction_mode": "IMMEDIATE"}

@@ -58,3 +58,12 @@ def test_a_wrong_password_in_another_case_logs_nobody_in(client, make_user):
     )
     assert response.status_code == 200
     assert SESSION_KEY not in client.session
+
+
+def test_people_logged_in_before_the_adoption_stay_logged_in(client, make_user):
+    """Their sessions name django.contrib.auth's ModelBackend, which ours replaced."""
+    maria = make_user("maria")
+    client.force_login(maria, backend="django.contrib.auth.backends.ModelBackend")
+    response = client.get(reverse("accounts:settings"))
+    assert response.status_code == 200
+    assert response.context["user"] == maria

@@ -1,0 +1,35 @@
+"""django-allauth's account forms under the rule: ``ACCOUNT_ADAPTER =
+"authfold.accounts.allauth_adapter.CaselessAccountAdapter"``, or ``CaselessAccountAdapterMixin``
+mixed into the host's own adapter, before allauth's.
+
+allauth checks a new username with its own lookup (``iexact``), which misses twins such as
+``STRASSE`` beside ``Straße`` and fullwidth ``ＭＡＲＩＡ``; the database then refuses the save (a
+409 with ``CaselessConflictMiddleware``). With this adapter its sign-up form refuses them first,
+as a form error with our codes, and refuses an email another account has in any case. Importing
+this module needs django-allauth; nothing else of ours does.
+"""
+
+from allauth.account.adapter import DefaultAccountAdapter
+
+from authfold.accounts.validators import clean_new_username, validate_email_available
+
+
+class CaselessAccountAdapterMixin:
+    """Runs our rule after allauth's own checks on new usernames and emails."""
+
+    def clean_username(self, username, shallow=False):
+        username = super().clean_username(username, shallow=shallow)
+        # allauth asks "shallow" while it generates a name and checks its availability itself.
+        return username if shallow else clean_new_username(username)
+
+    def clean_email(self, email):
+        email = super().clean_email(email)
+        if email:
+            user = getattr(getattr(self, "request", None), "user", None)
+            own = user.pk if user is not None and user.is_authenticated else None
+            validate_email_available(email, exclude_pk=own)
+        return email
+
+
+class CaselessAccountAdapter(CaselessAccountAdapterMixin, DefaultAccountAdapter):
+    """allauth's default adapter with our rule on new usernames and emails."""

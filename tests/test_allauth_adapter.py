@@ -1,0 +1,106 @@
+"""django-allauth's sign-up under the rule, through ``CaselessAccountAdapter``: the twins allauth's
+own ``iexact`` check misses (``STRASSE`` beside ``Straße``, fullwidth ``ＭＡＲＩＡ``) and an email
+another account has in another case (``STRASSE@`` beside ``Straße@``) are form errors with our codes, and nothing is created.
+
+The host (``tests.allauth_host.settings``) runs in its own process on a throwaway SQLite file, so
+that allauth's apps and tables stay out of the demo host's settings.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CHECKOUT = Path(__file__).resolve().parent.parent
+
+# Runs inside the allauth host; prints, as JSON, what each sign-up got.
+SIGN_UPS = """
+import json
+import django
+django.setup()
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.test import Client
+from django.test.utils import setup_test_environment
+
+setup_test_environment()
+call_command("migrate", verbosity=0)
+User = get_user_model()
+User.objects.create_user("maria", "maria@example.com", "x")
+User.objects.create_user("Straße", "Straße@example.com", "x")
+
+
+def sign_up(username, email):
+    response = Client().post("/accounts/signup/", {
+        "username": username, "email": email,
+        "password1": "a-long-pass-phrase", "password2": "a-long-pass-phrase",
+    })
+    form = response.context["form"] if response.context and "form" in response.context else None
+    errors = {} if form is None else {
+        field: [error.code for error in errors] for field, errors in form.errors.as_data().items()
+    }
+    return {"status": response.status_code, "errors": errors}
+
+
+results = {
+    "STRASSE": sign_up("STRASSE", "someone@example.com"),
+    "fullwidth MARIA": sign_up("\\uff2d\\uff21\\uff32\\uff29\\uff21", "other@example.com"),
+    "ASCII MARIA": sign_up("MARIA", "third@example.com"),
+    "ASCII email in another case": sign_up("newcomer", "MARIA@EXAMPLE.COM"),
+    "Unicode email in another case": sign_up("another", "STRASSE@example.com"),
+    "fresh": sign_up("anna", "anna@example.com"),
+}
+results["accounts"] = sorted(User.objects.values_list("username", flat=True))
+print(json.dumps(results))
+"""
+
+
+@pytest.fixture(scope="module")
+def sign_ups(tmp_path_factory):
+    database = tmp_path_factory.mktemp("allauth") / "db.sqlite3"
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.allauth_host.settings",
+        "DATABASE_URL": f"sqlite:///{database}",
+    }
+    finished = subprocess.run(
+        [sys.executable, "-c", SIGN_UPS],
+        cwd=CHECKOUT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert finished.returncode == 0, finished.stderr
+    return json.loads(finished.stdout.strip().splitlines()[-1])
+
+
+def test_a_unicode_twin_allauth_misses_is_a_form_error(sign_ups):
+    assert sign_ups["STRASSE"] == {"status": 200, "errors": {"username": ["username_taken"]}}
+
+
+def test_a_fullwidth_twin_allauth_misses_is_a_form_error(sign_ups):
+    assert sign_ups["fullwidth MARIA"] == {
+        "status": 200,
+        "errors": {"username": ["username_taken"]},
+    }
+
+
+def test_an_ascii_twin_is_still_allauth_s_own_form_error(sign_ups):
+    assert sign_ups["ASCII MARIA"] == {"status": 200, "errors": {"username": ["username_taken"]}}
+
+
+def test_an_email_another_account_has_in_another_case_is_a_form_error(sign_ups):
+    assert sign_ups["Unicode email in another case"]["errors"] == {"email": ["email_taken"]}
+
+
+def test_an_ascii_email_in_another_case_is_still_refused(sign_ups):
+    assert sign_ups["ASCII email in another case"]["errors"] == {"email": ["email_taken"]}
+
+
+def test_a_fresh_sign_up_goes_through_and_only_it_creates_an_account(sign_ups):
+    assert sign_ups["fresh"]["status"] == 302
+    assert sign_ups["accounts"] == ["Straße", "anna", "maria"]

@@ -137,6 +137,9 @@ def row_exists(sender, instance, using):
 
 # The username of the user this thread (or task) is saving, so that a refusal by the user table's
 # own index can name it (see report_exact_twins_as_conflicts).
+# Where update_key_before_save leaves the savepoint it took before a new user's INSERT.
+SAVEPOINT_ATTRIBUTE = "_authfold_savepoint_before_insert"
+
 username_being_saved = contextvars.ContextVar("authfold_username_being_saved", default=None)
 
 
@@ -146,6 +149,11 @@ def update_key_before_save(sender, instance, raw, using, update_fields, **kwargs
     "Existing" by the database, not by ``_state.adding``: ``User(pk=7, ...).save()`` updates row 7.
     """
     username_being_saved.set(instance.username)
+    if instance._state.adding and not raw and transaction.get_connection(using).in_atomic_block:
+        # Inside a transaction a refused new user is taken back by rolling back to here, not by
+        # a DELETE: its cascade's range deletes on related tables lock index gaps (InnoDB), where
+        # concurrent sign-ups insert their own rows, and deadlocked them.
+        instance.__dict__[SAVEPOINT_ATTRIBUTE] = transaction.savepoint(using=using)
     if raw or instance.pk is None:
         return
     if not touches_identity(update_fields) or not caseless_keys_ready(using):
@@ -160,12 +168,15 @@ def update_key_before_save(sender, instance, raw, using, update_fields, **kwargs
 def write_key_after_save(sender, instance, created, raw, using, **kwargs):
     """For a new user (or any ``loaddata`` row), write the key; if refused, take the user back out.
 
-    Django commits the user's row before ``post_save`` when no transaction is open, so the
-    compensating delete is what keeps a refused twin from staying behind. ``loaddata`` (``raw``)
-    skips ``pre_save`` work (rows may arrive in any order), so its keys are written here; it runs
-    in one transaction, which a refusal rolls back whole.
+    Inside a transaction, by rolling back to the savepoint ``update_key_before_save`` took. With
+    no transaction open, Django has committed the user's row before ``post_save``, so a
+    compensating delete keeps a refused twin from staying behind. ``loaddata`` (``raw``) skips
+    ``pre_save`` work (rows may arrive in any order), so its keys are written here; it runs in one
+    transaction, which a refusal rolls back whole.
     """
+    savepoint = instance.__dict__.pop(SAVEPOINT_ATTRIBUTE, None)
     if not (created or raw) or not caseless_keys_ready(using):
+        release(savepoint, using)
         return
     from authfold.accounts.models import CaselessKey
 
@@ -180,10 +191,20 @@ def write_key_after_save(sender, instance, created, raw, using, **kwargs):
         )
     except CaselessConflict:
         if created:
-            sender._default_manager.using(using).filter(pk=instance.pk).delete()
+            if savepoint is not None:
+                transaction.savepoint_rollback(savepoint, using=using)
+            else:
+                sender._default_manager.using(using).filter(pk=instance.pk).delete()
             instance.pk = None
             instance._state.adding = True
         raise
+    release(savepoint, using)
+
+
+def release(savepoint, using):
+    """Release a savepoint taken before a user's save, once the save stands."""
+    if savepoint is not None:
+        transaction.savepoint_commit(savepoint, using=using)
 
 
 def writes_user_table(sql, inserts_only=False):

@@ -2,8 +2,11 @@
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from authfold.accounts.caseless import email_digest, username_digest
+from authfold.accounts.keys import CaselessConflict
 from authfold.accounts.models import CaselessKey
 from authfold.data_migrations.keys import backfill_caseless_keys
 from tests.factories import UserFactory
@@ -50,3 +53,14 @@ def test_backfill_creates_keys_only_for_users_without_one():
     assert CaselessKey.objects.get(user=bulk[0]).username_digest == username_digest("BULK0")
     assert CaselessKey.objects.get(user=keyed).username_digest == username_digest("keyed")
     assert backfill_caseless_keys(User, CaselessKey, "default") == 0
+
+
+def test_a_twin_refused_inside_a_transaction_is_rolled_back_without_a_delete():
+    """A DELETE's range locks on related tables deadlocked concurrent sign-ups on InnoDB."""
+    UserFactory(username="maria")
+    with transaction.atomic():
+        with CaptureQueriesContext(connection) as sent, pytest.raises(CaselessConflict):
+            User.objects.create_user("MARIA", "other@example.com")
+        statements = [query["sql"].lstrip().upper() for query in sent.captured_queries]
+        assert not [sql for sql in statements if sql.startswith("DELETE")]
+        assert list(User.objects.values_list("username", flat=True)) == ["maria"]

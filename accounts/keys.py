@@ -149,11 +149,13 @@ def update_key_before_save(sender, instance, raw, using, update_fields, **kwargs
     "Existing" by the database, not by ``_state.adding``: ``User(pk=7, ...).save()`` updates row 7.
     """
     username_being_saved.set(instance.username)
-    if instance._state.adding and not raw and transaction.get_connection(using).in_atomic_block:
+    connection = transaction.get_connection(using)
+    if instance._state.adding and not raw and connection.in_atomic_block:
         # Inside a transaction a refused new user is taken back by rolling back to here, not by
         # a DELETE: its cascade's range deletes on related tables lock index gaps (InnoDB), where
-        # concurrent sign-ups insert their own rows, and deadlocked them.
-        instance.__dict__[SAVEPOINT_ATTRIBUTE] = transaction.savepoint(using=using)
+        # concurrent sign-ups insert their own rows, and deadlocked them. (The connection's own
+        # savepoint(): Django 6.1 deprecates transaction.savepoint() for savepoint_create().)
+        instance.__dict__[SAVEPOINT_ATTRIBUTE] = connection.savepoint()
     if raw or instance.pk is None:
         return
     if not touches_identity(update_fields) or not caseless_keys_ready(using):

@@ -2,6 +2,7 @@
 ``INSTALLED_APPS`` are made once per process), or at a real terminal (``createsuperuser`` and
 ``changepassword`` prompt only on a TTY, and read passwords from it)."""
 
+import json
 import os
 import pty
 import select
@@ -110,3 +111,23 @@ def run_at_terminal(tmp_path, args, answers, timeout=60):
     _, status = os.waitpid(pid, 0)
     os.close(terminal)
     return os.waitstatus_to_exitcode(status), shown.decode(errors="replace").replace("\r\n", "\n")
+
+
+def run_in_own_host(settings_module, script, folder):
+    """Run ``script`` in a process of its own under ``settings_module``, on a throwaway SQLite
+    file in ``folder``, from the checkout; returns its last printed line, read as JSON."""
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": settings_module,
+        "DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}",
+    }
+    finished = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert finished.returncode == 0, finished.stderr
+    return json.loads(finished.stdout.strip().splitlines()[-1])

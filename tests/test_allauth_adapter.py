@@ -6,15 +6,9 @@ The host (``tests.allauth_host.settings``) runs in its own process on a throwawa
 that allauth's apps and tables stay out of the demo host's settings.
 """
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-CHECKOUT = Path(__file__).resolve().parent.parent
+from tests.django_process import run_in_own_host
 
 # Runs inside the allauth host; prints, as JSON, what each sign-up got.
 SIGN_UPS = """
@@ -60,22 +54,9 @@ print(json.dumps(results))
 
 @pytest.fixture(scope="module")
 def sign_ups(tmp_path_factory):
-    database = tmp_path_factory.mktemp("allauth") / "db.sqlite3"
-    environment = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.allauth_host.settings",
-        "DATABASE_URL": f"sqlite:///{database}",
-    }
-    finished = subprocess.run(
-        [sys.executable, "-c", SIGN_UPS],
-        cwd=CHECKOUT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    return run_in_own_host(
+        "tests.allauth_host.settings", SIGN_UPS, tmp_path_factory.mktemp("allauth")
     )
-    assert finished.returncode == 0, finished.stderr
-    return json.loads(finished.stdout.strip().splitlines()[-1])
 
 
 def test_a_unicode_twin_allauth_misses_is_a_form_error(sign_ups):

@@ -6,7 +6,6 @@ The host runs in its own process (``tests.hostless.settings``) on a throwaway SQ
 what is under test is start-up: what the API's modules import, and which apps they need.
 """
 
-import json
 import os
 import subprocess
 import sys
@@ -14,6 +13,8 @@ from pathlib import Path
 
 import django
 import pytest
+
+from tests.django_process import run_in_own_host
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 
@@ -65,22 +66,9 @@ print(json.dumps({
 @pytest.fixture(scope="module")
 def host_without_docs(tmp_path_factory):
     """What the host without docs answered: its checks pass, then one sign-up, login and profile."""
-    database = tmp_path_factory.mktemp("hostless") / "db.sqlite3"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.hostless.settings",
-        "DATABASE_URL": f"sqlite:///{database}",
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", HOST_SESSION],
-        cwd=CHECKOUT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    return run_in_own_host(
+        "tests.hostless.settings", HOST_SESSION, tmp_path_factory.mktemp("hostless")
     )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def test_the_host_without_docs_has_no_drf_spectacular_app(host_without_docs):

@@ -135,11 +135,11 @@ def row_exists(sender, instance, using):
     return sender._default_manager.using(using).filter(pk=instance.pk).exists()
 
 
-# The username of the user this thread (or task) is saving, so that a refusal by the user table's
-# own index can name it (see report_exact_twins_as_conflicts).
 # Where update_key_before_save leaves the savepoint it took before a new user's INSERT.
 SAVEPOINT_ATTRIBUTE = "_authfold_savepoint_before_insert"
 
+# The username of the user this thread (or task) is saving, so that a refusal by the user table's
+# own index can name it (see report_exact_twins_as_conflicts).
 username_being_saved = contextvars.ContextVar("authfold_username_being_saved", default=None)
 
 
@@ -150,7 +150,8 @@ def update_key_before_save(sender, instance, raw, using, update_fields, **kwargs
     """
     username_being_saved.set(instance.username)
     connection = transaction.get_connection(using)
-    if instance._state.adding and not raw and connection.in_atomic_block:
+    adding = instance._state.adding and not raw
+    if adding and connection.in_atomic_block and caseless_keys_ready(using):
         # Inside a transaction a refused new user is taken back by rolling back to here, not by
         # a DELETE: its cascade's range deletes on related tables lock index gaps (InnoDB), where
         # concurrent sign-ups insert their own rows, and deadlocked them. (The connection's own

@@ -94,6 +94,14 @@ def test_an_email_whose_idn_domain_is_another_accounts_username_in_unicode_is_re
     assert codes(error) == {"email_is_username_of_other"}
 
 
+def test_the_rule_holds_with_email_login_off(settings):
+    settings.AUTHFOLD_LOGIN_BY_EMAIL = False
+    UserFactory(username="victim", email="victim@example.com")
+    with pytest.raises(forms.ValidationError) as error:
+        clean_new_username("Victim@example.com")
+    assert codes(error) == {"username_is_email_of_other"}
+
+
 def test_an_account_may_take_its_own_email_as_its_username(victim):
     assert clean_new_username("Victim@example.com", exclude_pk=victim.pk) == "Victim@example.com"
 

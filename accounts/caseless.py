@@ -12,10 +12,10 @@ uses. Everything that compares usernames or emails (backend, forms, serializers,
 migration, index) calls this module; if two places compare usernames, one of them is a bug.
 
 An email's key folds it the same way and then takes its domain, when that is not ASCII, in the
-ASCII form mail is sent to (IDNA, see :func:`ascii_domain`): ``bob@exam\u00adple.com`` (soft
-hyphen), ``bob@mail\u3002example.com`` (ideographic full stop) and ``bob@bücher.de`` /
-``bob@xn--bcher-kva.de`` are one mailbox each, so one key each. An ASCII address keeps the key it
-always had.
+ASCII form mail is sent to (IDNA, see :func:`ascii_domain`): ``example.com`` written with a soft
+hyphen (U+00AD) or a zero-width space in it is ``example.com``, ``mail`` U+3002 ``example.com``
+(ideographic full stop) is ``mail.example.com``, ``bücher.de`` is ``xn--bcher-kva.de``: one
+mailbox, one key. An address whose domain is ASCII keeps the key it always had.
 """
 
 import hashlib
@@ -44,6 +44,10 @@ def same_username(first, second):
     return username_key(first) == username_key(second)
 
 
+# RFC 1035's limit on a domain name in text form (253 characters, the final dot left out).
+MAX_DOMAIN_LENGTH = 253
+
+
 def email_key(email):
     """The caseless key of an email address, or ``None`` for a blank one (blanks never collide):
     folded as a username is, its non-ASCII domain then in the ASCII form mail goes to."""
@@ -52,7 +56,8 @@ def email_key(email):
         return None
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", email).casefold())
     local, at, domain = folded.rpartition("@")
-    if not at or domain.isascii():
+    # A domain longer than DNS allows names no mailbox; IDNA's cost grows with the length.
+    if not at or domain.isascii() or len(domain) > MAX_DOMAIN_LENGTH:
         return folded
     return f"{local}@{ascii_domain(domain) or idna_2003_domain(domain) or domain}"
 
@@ -90,7 +95,7 @@ def email_spellings(email):
     domain in its ASCII form, and with an ASCII (``xn--``) domain in its Unicode form."""
     email = (email or "").strip()
     local, at, domain = email.rpartition("@")
-    if not at:
+    if not at or len(domain) > MAX_DOMAIN_LENGTH:
         return {email}
     other_forms = {ascii_domain(domain), unicode_domain(domain)} - {None}
     return {email} | {f"{local}@{form}" for form in other_forms}

@@ -96,7 +96,7 @@ def has_invisible_character(text):
 
 
 def validate_username_visible(username):
-    """Refuses invisible characters: ``maria\u3164`` (a Hangul filler, a "letter" to Django's
+    """Refuses invisible characters: ``maria`` + U+3164 (a Hangul filler, a "letter" to Django's
     validator) looks exactly like ``maria`` on every page."""
     if has_invisible_character(username):
         raise ValidationError(USERNAME_INVISIBLE, code="username_invisible_character")
@@ -214,15 +214,15 @@ def validate_email_unclaimed(email, exclude_pk=None):
 
 
 def validate_email_visible(email):
-    """Refuses invisible characters: ``bob@exam\u00adple.com`` (soft hyphen) looks like, and is
-    delivered to, ``bob@example.com``."""
+    """Refuses invisible characters: ``bob@example.com`` with a soft hyphen (U+00AD) in the domain
+    looks like, and is delivered to, ``bob@example.com``."""
     if has_invisible_character(email):
         raise ValidationError(EMAIL_INVISIBLE, code="email_invisible_character")
 
 
 def normalize_email_domain(email):
     """The address with a non-ASCII domain in its IDNA 2008 / UTS #46 Unicode form
-    (``mail\u3002example.com`` becomes ``mail.example.com``); refused as invalid when IDNA 2008
+    (``mail`` U+3002 ``example.com`` becomes ``mail.example.com``); refused as invalid when IDNA 2008
     refuses the domain (``☃.net``, which Django's own check, IDNA 2003, accepts)."""
     local, _at, domain = email.rpartition("@")
     if domain.isascii():
@@ -252,7 +252,7 @@ def clean_new_email(email, exclude_pk=None):
     validate_email_visible(email)
     validate_email(email)
     email = normalize_email_domain(email)
-    validate_email_length(email)
+    validate_email_length(email)  # again: the domain's Unicode form may be longer
     validate_email_domain_not_confusable(email)
     validate_email_unclaimed(email, exclude_pk)
     return email

@@ -23,13 +23,13 @@ class CaselessAccountAdapterMixin:
         # allauth asks "shallow" while it generates a name and checks its availability itself.
         return username if shallow else clean_new_username(username)
 
-    def clean_email(self, email):
-        email = super().clean_email(email)
-        if email:
-            user = getattr(getattr(self, "request", None), "user", None)
-            own = user.pk if user is not None and user.is_authenticated else None
-            email = clean_new_email(email, exclude_pk=own)
-        return email
+    def validate_unique_email(self, email):
+        # allauth asks this of an address being signed up with or added, never of one typed to
+        # reset a password or to log in (its clean_email is asked of those too).
+        email = super().validate_unique_email(email)
+        user = getattr(getattr(self, "request", None), "user", None)
+        own = user.pk if user is not None and user.is_authenticated else None
+        return clean_new_email(email, exclude_pk=own)
 
 
 class CaselessAccountAdapter(CaselessAccountAdapterMixin, DefaultAccountAdapter):

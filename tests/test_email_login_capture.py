@@ -287,3 +287,17 @@ def test_a_host_model_form_refuses_another_accounts_username_as_email():
     assert [error.code for error in form.errors.as_data()["email"]] == [
         "email_is_username_of_other"
     ]
+
+
+def test_before_migrate_both_directions_are_still_refused(accounts_migrator):
+    """A rolling deploy: the key table is not there yet, the database's own caseless match finds
+    the candidates and the key decides."""
+    accounts_migrator.to("zero")
+    UserFactory(username="victim", email="victim@example.com")
+    UserFactory(username="bob@example.com", email="bob@example.org")
+    with pytest.raises(forms.ValidationError) as error:
+        clean_new_username("VICTIM@example.com")
+    assert codes(error) == {"username_is_email_of_other"}
+    with pytest.raises(forms.ValidationError) as error:
+        clean_new_email("Bob@Example.com")
+    assert codes(error) == {"email_is_username_of_other"}

@@ -5,13 +5,14 @@ mixed into the host's own adapter, before allauth's.
 allauth checks a new username with its own lookup (``iexact``), which misses twins such as
 ``STRASSE`` beside ``Straße`` and fullwidth ``ＭＡＲＩＡ``; the database then refuses the save (a
 409 with ``CaselessConflictMiddleware``). With this adapter its sign-up form refuses them first,
-as a form error with our codes, and refuses an email another account has in any case. Importing
+as a form error with our codes, and puts a new email under our rule (another account's address or
+username in any case, invisible characters, a look-alike domain). Importing
 this module needs django-allauth; nothing else of ours does.
 """
 
 from allauth.account.adapter import DefaultAccountAdapter
 
-from authfold.accounts.validators import clean_new_username, validate_email_available
+from authfold.accounts.validators import clean_new_email, clean_new_username
 
 
 class CaselessAccountAdapterMixin:
@@ -22,13 +23,13 @@ class CaselessAccountAdapterMixin:
         # allauth asks "shallow" while it generates a name and checks its availability itself.
         return username if shallow else clean_new_username(username)
 
-    def clean_email(self, email):
-        email = super().clean_email(email)
-        if email:
-            user = getattr(getattr(self, "request", None), "user", None)
-            own = user.pk if user is not None and user.is_authenticated else None
-            validate_email_available(email, exclude_pk=own)
-        return email
+    def validate_unique_email(self, email):
+        # allauth asks this of an address being signed up with or added, never of one typed to
+        # reset a password or to log in (its clean_email is asked of those too).
+        email = super().validate_unique_email(email)
+        user = getattr(getattr(self, "request", None), "user", None)
+        own = user.pk if user is not None and user.is_authenticated else None
+        return clean_new_email(email, exclude_pk=own)
 
 
 class CaselessAccountAdapter(CaselessAccountAdapterMixin, DefaultAccountAdapter):

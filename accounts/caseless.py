@@ -10,11 +10,18 @@ maps ``ß`` to ``ss``, MariaDB collations also fold accents), so the key is comp
 Python, and stored as a digest in :class:`authfold.accounts.models.CaselessKey`, whose index every lookup
 uses. Everything that compares usernames or emails (backend, forms, serializers, audit,
 migration, index) calls this module; if two places compare usernames, one of them is a bug.
+
+An email's key folds it the same way and then takes its domain, when that is not ASCII, in the
+ASCII form mail is sent to (IDNA, see :func:`ascii_domain`): ``example.com`` written with a soft
+hyphen (U+00AD) or a zero-width space in it is ``example.com``, ``mail`` U+3002 ``example.com``
+(ideographic full stop) is ``mail.example.com``, ``bücher.de`` is ``xn--bcher-kva.de``: one
+mailbox, one key. An address whose domain is ASCII keeps the key it always had.
 """
 
 import hashlib
 import unicodedata
 
+import idna
 from django.db import connections
 from django.db.models import CharField, Value
 from django.db.models.functions import Lower
@@ -37,12 +44,61 @@ def same_username(first, second):
     return username_key(first) == username_key(second)
 
 
+# RFC 1035's limit on a domain name in text form (253 characters, the final dot left out).
+MAX_DOMAIN_LENGTH = 253
+
+
 def email_key(email):
-    """The caseless key of an email address, or ``None`` for a blank one (blanks never collide)."""
+    """The caseless key of an email address, or ``None`` for a blank one (blanks never collide):
+    folded as a username is, its non-ASCII domain then in the ASCII form mail goes to."""
     email = (email or "").strip()
     if not email:
         return None
-    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", email).casefold())
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", email).casefold())
+    local, at, domain = folded.rpartition("@")
+    # A domain longer than DNS allows names no mailbox; IDNA's cost grows with the length.
+    if not at or domain.isascii() or len(domain) > MAX_DOMAIN_LENGTH:
+        return folded
+    return f"{local}@{ascii_domain(domain) or idna_2003_domain(domain) or domain}"
+
+
+def ascii_domain(domain):
+    """The ASCII (A-label) form of a domain under IDNA 2008 with UTS #46 mapping (the ``idna``
+    library, as ``email-validator`` uses it), or ``None`` when IDNA 2008 refuses the domain.
+
+    UTS #46 drops soft hyphens and zero-width spaces, reads U+3002 as a dot and folds fullwidth
+    letters: what looks like one domain gets one form.
+    """
+    try:
+        return idna.encode(domain, uts46=True).decode("ascii")
+    except idna.IDNAError:
+        return None
+
+
+def unicode_domain(domain):
+    """The Unicode (U-label) form of a domain under IDNA 2008 and UTS #46, or ``None`` if refused."""
+    encoded = ascii_domain(domain)
+    return None if encoded is None else idna.decode(encoded)
+
+
+def idna_2003_domain(domain):
+    """Where Django's mailer sends a domain IDNA 2008 refuses: its IDNA 2003 form (Python's
+    ``idna`` codec, which ``django.core.mail`` uses), or ``None`` if that refuses it too."""
+    try:
+        return domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return None
+
+
+def email_spellings(email):
+    """The ways one address can be written that reach its mailbox: as given, with a non-ASCII
+    domain in its ASCII form, and with an ASCII (``xn--``) domain in its Unicode form."""
+    email = (email or "").strip()
+    local, at, domain = email.rpartition("@")
+    if not at or len(domain) > MAX_DOMAIN_LENGTH:
+        return {email}
+    other_forms = {ascii_domain(domain), unicode_domain(domain)} - {None}
+    return {email} | {f"{local}@{form}" for form in other_forms}
 
 
 def digest(key):
@@ -89,6 +145,21 @@ def users_with_email(users, email):
     matching = [
         pk for pk, address in candidates.values_list("pk", "email") if email_key(address) == key
     ]
+    return users.filter(pk__in=matching)
+
+
+def users_with_username_spelling_email(users, email):
+    """The users whose username is, in any case, a way to write ``email`` (see
+    :func:`email_spellings`): with login by email on, such a username would take that address's
+    login. Each spelling is keyed as a username, so like is compared with like; one indexed lookup.
+    """
+    spellings = email_spellings(email) - {""}
+    if caseless_keys_ready(users.db):
+        digests = {username_digest(spelling) for spelling in spellings}
+        return users.filter(caseless_key__username_digest__in=digests)
+    matching = set()
+    for spelling in spellings:
+        matching.update(users_with_username(users, spelling).values_list("pk", flat=True))
     return users.filter(pk__in=matching)
 
 

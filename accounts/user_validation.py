@@ -7,9 +7,11 @@ A host's ``ModelForm`` on ``User`` (or anything that calls ``user.full_clean()``
 wraps the user model's ``validate_unique`` so that, for each field not in ``exclude``, it also
 applies the parts of :mod:`authfold.accounts.validators` that are about other accounts:
 
-- ``username``: no other account has it in any case (``username_taken``);
+- ``username``: no other account has it in any case (``username_taken``), nor has it as its
+  email (``username_is_email_of_other``);
 - ``email``: present (``email_required``), unless the account's stored address is already blank
-  (a legacy account may keep it so), and no other account has it in any case (``email_taken``).
+  (a legacy account may keep it so), no other account has it in any case (``email_taken``), nor
+  has it as its username (``email_is_username_of_other``).
 
 A value the account already has in the database is not checked again, as our forms do
 (``keeps_stored_value``): a legacy address shared with a twin must not stop its owner from editing
@@ -29,8 +31,9 @@ from django.db import router
 
 from authfold.accounts.validators import (
     EMAIL_REQUIRED,
-    validate_email_available,
+    validate_email_unclaimed,
     validate_username_available,
+    validate_username_not_email_of_other,
 )
 
 
@@ -60,14 +63,17 @@ def identity_errors(user, exclude):
 
 
 def check_username(user, stored):
-    """No other account has this username, in any case (a name the account keeps is not asked)."""
+    """No other account has this username, in any case, as its name or its email (a name the
+    account keeps is not asked)."""
     if not user.username or (stored is not None and user.username == stored[0]):
         return
     validate_username_available(user.username, exclude_pk=user.pk)
+    validate_username_not_email_of_other(user.username, exclude_pk=user.pk)
 
 
 def check_email(user, stored):
-    """An address is present (unless the stored one is blank too) and no other account's."""
+    """An address is present (unless the stored one is blank too) and no other account's email or
+    username."""
     email = (user.email or "").strip()
     if not email:
         if stored is None or (stored[1] or "").strip():
@@ -75,7 +81,7 @@ def check_email(user, stored):
         return
     if stored is not None and user.email == stored[1]:
         return
-    validate_email_available(email, exclude_pk=user.pk)
+    validate_email_unclaimed(email, exclude_pk=user.pk)
 
 
 def with_identity_rule(validate_unique):

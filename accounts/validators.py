@@ -5,6 +5,7 @@ Forms, serializers and the admin only compose these. Each raises ``ValidationErr
 Uniqueness is decided by :mod:`authfold.accounts.caseless` and nothing else.
 """
 
+import regex
 from confusable_homoglyphs import confusables
 from django.contrib.auth.base_user import BaseUserManager
 from django.contrib.auth.validators import ASCIIUsernameValidator, UnicodeUsernameValidator
@@ -14,9 +15,11 @@ from django.utils.translation import gettext_lazy as _
 
 from authfold.accounts.caseless import (
     normalize_username,
+    unicode_domain,
     username_key,
     users_with_email,
     users_with_username,
+    users_with_username_spelling_email,
 )
 from authfold.accounts.conf import authfold_setting
 from authfold.accounts.reserved_names import DEFAULT_RESERVED_USERNAMES
@@ -31,7 +34,26 @@ USERNAME_CONFUSABLE = _(
     "Latin letters). Please use letters from one alphabet."
 )
 USERNAME_RESERVED = _("This username is reserved. Please choose another.")
+USERNAME_INVISIBLE = _(
+    "This username contains an invisible character (such as a zero-width space or a Hangul "
+    "filler). Please type it again without it."
+)
+USERNAME_IS_EMAIL_OF_OTHER = _(
+    "This username is another account's email address. Please choose another username."
+)
 EMAIL_REQUIRED = _("An email address is required.")
+EMAIL_INVISIBLE = _(
+    "This email address contains an invisible character (such as a soft hyphen or a zero-width "
+    "space). Please type it again without it."
+)
+EMAIL_DOMAIN_CONFUSABLE = _(
+    "The domain of this email address mixes alphabets with look-alike letters (for example a "
+    "Cyrillic “а” among Latin letters). Please check the address."
+)
+EMAIL_IS_USERNAME_OF_OTHER = _(
+    "This email address is another account's username. Please use another address."
+)
+EMAIL_INVALID_DOMAIN = _("Enter a valid email address.")
 EMAIL_TOO_LONG = _(
     "Email addresses can have at most %(limit)d characters; this one has %(length)d."
 )
@@ -61,6 +83,23 @@ def validate_username_length(username):
             code="username_too_long",
             params={"limit": limit, "length": len(username)},
         )
+
+
+# Unicode's Default_Ignorable_Code_Point (what renders as nothing: zero-width characters, variation
+# selectors, Hangul fillers, tags) and the format characters (Cf: soft hyphen, bidi controls).
+INVISIBLE_CHARACTERS = regex.compile(r"[\p{Default_Ignorable_Code_Point}\p{Cf}]")
+
+
+def has_invisible_character(text):
+    """Whether ``text`` holds a character that shows nothing, so two spellings look the same."""
+    return INVISIBLE_CHARACTERS.search(text) is not None
+
+
+def validate_username_visible(username):
+    """Refuses invisible characters: ``maria`` + U+3164 (a Hangul filler, a "letter" to Django's
+    validator) looks exactly like ``maria`` on every page."""
+    if has_invisible_character(username):
+        raise ValidationError(USERNAME_INVISIBLE, code="username_invisible_character")
 
 
 def validate_username_not_confusable(username):
@@ -93,6 +132,19 @@ def validate_username_available(username, exclude_pk=None):
         raise ValidationError(USERNAME_TAKEN, code="username_taken", params={"username": username})
 
 
+def validate_username_not_email_of_other(username, exclude_pk=None):
+    """Refuses a username that is, caselessly, another account's email address: with login by
+    email on, the backend finds a username first, so ``victim@example.com`` as a name would take
+    that person's email login. The name is keyed as an email, to compare like with like."""
+    if "@" not in username_key(username):
+        return
+    owners = users_with_email(keyed_user_model()._default_manager.all(), username)
+    if exclude_pk is not None:
+        owners = owners.exclude(pk=exclude_pk)
+    if owners.exists():
+        raise ValidationError(USERNAME_IS_EMAIL_OF_OTHER, code="username_is_email_of_other")
+
+
 def clean_new_username(username, exclude_pk=None):
     """The NFKC form of a new or changed username, after every rule; raises all errors at once.
 
@@ -105,6 +157,7 @@ def clean_new_username(username, exclude_pk=None):
     errors = []
     for validator in (
         username_syntax_validator(),
+        validate_username_visible,
         validate_username_not_confusable,
         validate_username_not_reserved,
     ):
@@ -115,6 +168,7 @@ def clean_new_username(username, exclude_pk=None):
     if not errors:
         try:
             validate_username_available(username, exclude_pk)
+            validate_username_not_email_of_other(username, exclude_pk)
         except ValidationError as error:
             errors.extend(error.error_list)
     if errors:
@@ -143,15 +197,64 @@ def validate_email_available(email, exclude_pk=None):
         raise ValidationError(EMAIL_TAKEN, code="email_taken")
 
 
+def validate_email_not_username_of_other(email, exclude_pk=None):
+    """Refuses an address that is, caselessly, another account's username (in any of its
+    spellings): with login by email on, that username would be found first and take the login."""
+    owners = users_with_username_spelling_email(keyed_user_model()._default_manager.all(), email)
+    if exclude_pk is not None:
+        owners = owners.exclude(pk=exclude_pk)
+    if owners.exists():
+        raise ValidationError(EMAIL_IS_USERNAME_OF_OTHER, code="email_is_username_of_other")
+
+
+def validate_email_unclaimed(email, exclude_pk=None):
+    """No other account has this address, as its email or as its username."""
+    validate_email_available(email, exclude_pk)
+    validate_email_not_username_of_other(email, exclude_pk)
+
+
+def validate_email_visible(email):
+    """Refuses invisible characters: ``bob@example.com`` with a soft hyphen (U+00AD) in the domain
+    looks like, and is delivered to, ``bob@example.com``."""
+    if has_invisible_character(email):
+        raise ValidationError(EMAIL_INVISIBLE, code="email_invisible_character")
+
+
+def normalize_email_domain(email):
+    """The address with a non-ASCII domain in its IDNA 2008 / UTS #46 Unicode form
+    (``mail`` U+3002 ``example.com`` becomes ``mail.example.com``); refused as invalid when IDNA 2008
+    refuses the domain (``☃.net``, which Django's own check, IDNA 2003, accepts)."""
+    local, _at, domain = email.rpartition("@")
+    if domain.isascii():
+        return email
+    mapped = unicode_domain(domain)
+    if mapped is None:
+        raise ValidationError(EMAIL_INVALID_DOMAIN, code="invalid")
+    return f"{local}@{mapped}"
+
+
+def validate_email_domain_not_confusable(email):
+    """Refuses a domain label that mixes scripts with look-alike letters (``exаmple.com`` with a
+    Cyrillic а), written in Unicode or as its ``xn--`` form."""
+    domain = unicode_domain(email.rpartition("@")[2]) or ""
+    if any(confusables.is_dangerous(label) for label in domain.split(".")):
+        raise ValidationError(EMAIL_DOMAIN_CONFUSABLE, code="email_domain_confusable")
+
+
 def clean_new_email(email, exclude_pk=None):
-    """A present, valid, caselessly unique email, its domain lowercased as Django does."""
+    """A present, valid, caselessly unique email, its domain lowercased as Django does and, when
+    not ASCII, in its IDNA Unicode form; no invisible characters, no look-alike domain."""
     email = (email or "").strip()
     if not email:
         raise ValidationError(EMAIL_REQUIRED, code="email_required")
     email = BaseUserManager.normalize_email(email)
     validate_email_length(email)
+    validate_email_visible(email)
     validate_email(email)
-    validate_email_available(email, exclude_pk)
+    email = normalize_email_domain(email)
+    validate_email_length(email)  # again: the domain's Unicode form may be longer
+    validate_email_domain_not_confusable(email)
+    validate_email_unclaimed(email, exclude_pk)
     return email
 
 

@@ -13,7 +13,12 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 
 from authfold.accounts.models import CaselessKey, RenameRecord
-from authfold.accounts.validators import validate_email_available, validate_username_available
+from authfold.accounts.validators import (
+    validate_email_available,
+    validate_email_not_username_of_other,
+    validate_username_available,
+    validate_username_not_email_of_other,
+)
 from authfold.backends import CaseInsensitiveModelBackend
 from bench.loading import analyze_tables, email_for, load_users, random_case, username_for
 from bench.naive import IexactModelBackend
@@ -79,6 +84,17 @@ def test_sign_up_username_check_uses_indexes_at_scale(users_at_scale):
 
 def test_sign_up_email_check_uses_indexes_at_scale(users_at_scale):
     assert scanned_tables(lambda: validate_email_available("Newcomer.Maria@Example.com")) == set()
+
+
+def test_sign_up_username_is_not_an_email_check_uses_indexes_at_scale(users_at_scale):
+    check = lambda: validate_username_not_email_of_other("Newcomer.Maria@Example.com")  # noqa: E731
+    assert scanned_tables(check) == set()
+
+
+def test_sign_up_email_is_not_a_username_check_uses_indexes_at_scale(users_at_scale):
+    # One IN lookup over the address's spellings (an IDN domain has two forms).
+    check = lambda: validate_email_not_username_of_other("Newcomer.Maria@Bücher.de")  # noqa: E731
+    assert scanned_tables(check) == set()
 
 
 def test_plan_check_catches_a_lookup_that_scans_auth_user(users_at_scale):

@@ -175,6 +175,29 @@ def test_a_host_user_admin_refuses_a_missing_or_shared_email(admin_client, typed
 
 @pytest.mark.urls(__name__)
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("field", "typed", "code"),
+    [
+        ("username", "Maria@Example.com", "username_is_email_of_other"),
+        ("email", "JOHN@example.com", "email_is_username_of_other"),
+    ],
+)
+def test_a_host_user_admin_refuses_another_accounts_address_as_name_and_back(
+    admin_client, field, typed, code
+):
+    UserFactory(username="maria", email="maria@example.com")
+    UserFactory(username="john@example.com", email="john@example.org")
+    pedro = UserFactory(username="pedro")
+    url = reverse("admin:auth_user_change", args=[pedro.pk])
+    response = admin_client.post(url, change_data(pedro, **{field: typed}))
+    assert response.status_code == 200
+    assert error_codes(response, field) == {code}
+    pedro.refresh_from_db()
+    assert (pedro.username, pedro.email) == ("pedro", "pedro@example.com")
+
+
+@pytest.mark.urls(__name__)
+@pytest.mark.django_db
 def test_a_host_forms_own_rules_still_run_after_ours(admin_client):
     pedro = UserFactory(username="pedro")
     url = reverse("admin:auth_user_change", args=[pedro.pk])

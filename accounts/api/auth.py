@@ -12,7 +12,9 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from authfold.accounts.api.errors import DetailErrorSerializer
+from authfold.accounts.api.body_limit import BodyLimitMixin
+from authfold.accounts.api.errors import BODY_TOO_LARGE, DetailErrorSerializer
+from authfold.accounts.api.parsers import ACCOUNT_API_PARSERS
 
 INVALID_LOGIN = _(
     "Unable to log in with the username (in any case) or email and the password provided. "
@@ -56,11 +58,12 @@ class TokenLoginSerializer(serializers.Serializer):
         return {"user": user}
 
 
-class TokenLoginView(APIView):
+class TokenLoginView(BodyLimitMixin, APIView):
     """Log in through the API: answers the account's token, the same one for every case variant,
     and the account's username as it is stored now."""
 
     authentication_classes = []  # credentials come in the body; no session, so no CSRF check
+    parser_classes = ACCOUNT_API_PARSERS
     permission_classes = [AllowAny]
     throttle_classes = [LoginRateThrottle]
     throttle_scope = "login"
@@ -88,6 +91,7 @@ class TokenLoginView(APIView):
                 description="Wrong password, unknown or inactive account (one generic message "
                 "in non_field_errors), or a missing field.",
             ),
+            413: BODY_TOO_LARGE,
             429: OpenApiResponse(
                 inline_serializer("LoginThrottled", {"detail": serializers.CharField()}),
                 description="Too many login attempts from this client (throttle scope `login`).",

@@ -25,9 +25,9 @@ def served_schema(api_client):
 @pytest.mark.parametrize(
     ("path", "method", "statuses"),
     [
-        ("/api/users/", "post", {"201", "400", "403", "429"}),
+        ("/api/users/", "post", {"201", "400", "403", "413", "429"}),
         ("/api/users/me/", "get", {"200", "401"}),
-        ("/api/users/me/", "patch", {"200", "400", "401", "403", "429"}),
+        ("/api/users/me/", "patch", {"200", "400", "401", "403", "413", "429"}),
         ("/api/auth/logout/", "post", {"204", "401"}),
     ],
 )

@@ -177,3 +177,22 @@ def test_a_web_form_body_over_the_size_limit_is_a_400(recorded):
     )
     assert response.status_code == 400
     assert recorded == []
+
+
+def test_the_admins_add_user_form_refuses_an_over_long_name_before_any_password_validator(
+    admin_client, recorded
+):
+    recorded.clear()  # the admin fixture's own user was made before
+    response = admin_client.post(
+        reverse("admin:auth_user_add"),
+        {
+            "username": LONG_USERNAME[:100_001],
+            "email": "maria@example.com",
+            "password1": STRONG_PASSWORD,
+            "password2": STRONG_PASSWORD,
+            "usable_password": "true",
+        },
+    )
+    assert response.status_code == 200
+    assert "username_too_long" in error_codes(response, "username")
+    assert recorded == []

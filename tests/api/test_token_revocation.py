@@ -124,16 +124,30 @@ def test_changepassword_deletes_the_accounts_token(tmp_path):
     assert token_client(key).get("/api/users/me/").status_code == 401
 
 
-def test_a_rehash_of_the_same_password_at_login_ends_the_tokens_as_it_ends_sessions(settings):
-    """Django re-hashes a password the preferred hasher did not make; the stored hash changes."""
-    user = UserFactory()
-    key = token_of(user)
+def rehash_on_next_check(settings):
+    """Make a preferred hasher other than the one the tests' users were hashed with, so Django
+    re-hashes the same password at the next check and the stored hash changes."""
     settings.PASSWORD_HASHERS = [
         f"{__name__}.OneRoundPBKDF2PasswordHasher",
         "django.contrib.auth.hashers.MD5PasswordHasher",
     ]
+
+
+def test_a_rehash_of_the_same_password_at_login_ends_the_tokens(settings):
+    user = UserFactory()
+    key = token_of(user)
+    rehash_on_next_check(settings)
     assert user.check_password(DEFAULT_PASSWORD)
     assert not Token.objects.filter(key=key).exists()
+
+
+def test_a_rehash_of_the_same_password_ends_the_accounts_sessions_too(client, settings):
+    """Django's own behaviour, which the tokens now share: the session hash follows the hash."""
+    user = UserFactory()
+    client.force_login(user)
+    rehash_on_next_check(settings)
+    assert user.check_password(DEFAULT_PASSWORD)
+    assert client.get(reverse("authfold:profile")).status_code == 302
 
 
 def test_saves_that_keep_the_password_keep_the_token():

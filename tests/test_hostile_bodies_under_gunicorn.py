@@ -90,7 +90,8 @@ def test_json_nested_fifty_thousand_deep_is_a_400(demo_server, token, method, pa
 @pytest.mark.parametrize(
     ("method", "path", "signed_in"),
     [("POST", "/api/users/", False), ("POST", "/api/auth/token/", False)]
-    + [("PATCH", "/api/users/me/", True)],
+    + [("PATCH", "/api/users/me/", True), ("GET", "/api/users/me/", True)]
+    + [("POST", "/api/auth/logout/", True)],
 )
 def test_a_two_megabyte_api_body_is_a_413(demo_server, token, method, path, signed_in):
     body = '{"username": "' + "a" * TWO_MEGABYTES + '"}'
@@ -115,7 +116,7 @@ def test_a_two_megabyte_web_sign_up_is_a_400(demo_server):
 
 
 def test_the_token_still_works_after_the_hostile_bodies(demo_server, token):
-    """Nothing above broke the workers or the account."""
+    """Nothing above broke the workers or the account: the refused logout deleted nothing."""
     answer = requests.get(
         f"{demo_server}/api/users/me/", headers={"Authorization": f"Token {token}"}, timeout=30
     )

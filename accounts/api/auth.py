@@ -108,7 +108,7 @@ class TokenLoginView(BodyLimitMixin, APIView):
         return Response({"token": token.key, "username": user.get_username()})
 
 
-class TokenLogoutView(APIView):
+class TokenLogoutView(BodyLimitMixin, APIView):
     """Log out of the API: the token the request came with is deleted, so it never works again.
 
     Token authentication only: a browser session has no token to delete (it logs out on the web).
@@ -127,6 +127,7 @@ class TokenLogoutView(APIView):
             401: OpenApiResponse(
                 DetailErrorSerializer, description=_("No valid token came with the request.")
             ),
+            413: BODY_TOO_LARGE,
         },
     )
     def post(self, request):

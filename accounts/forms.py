@@ -14,7 +14,12 @@ from django.utils.translation import gettext_lazy as _
 from authfold.accounts.caseless import users_with_email
 from authfold.accounts.conf import authfold_setting
 from authfold.accounts.user_model import form_user_model
-from authfold.accounts.validators import clean_new_email, clean_new_username, conflict_error
+from authfold.accounts.validators import (
+    OVER_LENGTH_CODES,
+    clean_new_email,
+    clean_new_username,
+    conflict_error,
+)
 
 # The model the key table is for (see form_user_model), not whatever AUTH_USER_MODEL a test has
 # swapped in when this module is first imported.
@@ -136,6 +141,22 @@ class SignUpForm(AccessibleFormMixin, CaselessIdentityMixin, auth_forms.BaseUser
     class Meta(auth_forms.BaseUserCreationForm.Meta):
         model = User
         fields = ("username", "email")
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if self.identity_over_length():
+            # Refused on that alone: without "password2", Django's _post_clean runs no password
+            # validator, which would only spend time on megabytes of name (every Django version).
+            cleaned_data.pop("password2", None)
+        return cleaned_data
+
+    def identity_over_length(self):
+        """Whether the username or email was refused for its length."""
+        return any(
+            self.has_error(field, code)
+            for field in ("username", "email")
+            for code in OVER_LENGTH_CODES
+        )
 
 
 class ProfileForm(AccessibleFormMixin, CaselessIdentityMixin, forms.ModelForm):

@@ -18,6 +18,7 @@ from authfold.accounts.keys import CaselessConflict
 from authfold.accounts.user_model import form_user_model
 from authfold.accounts.validators import (
     EMAIL_REQUIRED,
+    OVER_LENGTH_CODES,
     clean_new_email,
     clean_new_username,
     conflict_error,
@@ -115,14 +116,30 @@ class RegistrationSerializer(serializers.ModelSerializer):
         fields = ["id", "username", "email", "password", "token"]
         read_only_fields = ["id"]
 
+    #: Set when the username or email was refused for its length (see ``validate_password``).
+    identity_over_length = False
+
     def validate_username(self, username):
-        return clean_new_username(username)
+        return self.noting_over_length(clean_new_username, username)
 
     def validate_email(self, email):
-        return clean_new_email(email)
+        return self.noting_over_length(clean_new_email, email)
+
+    def noting_over_length(self, clean, value):
+        """``clean(value)``, noting a refusal for length before it propagates."""
+        try:
+            return clean(value)
+        except DjangoValidationError as error:
+            if OVER_LENGTH_CODES & {item.code for item in error.error_list}:
+                self.identity_over_length = True
+            raise
 
     def validate_password(self, password):
-        password_validation.validate_password(password, self.would_be_user())
+        # DRF validates the fields in their declared order, so the username and email are
+        # checked by now. One over its length has refused the sign-up already, and would cost
+        # the similarity validator seconds (megabytes of one-letter parts): skip the validators.
+        if not self.identity_over_length:
+            password_validation.validate_password(password, self.would_be_user())
         return password
 
     def would_be_user(self):

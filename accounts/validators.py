@@ -61,6 +61,11 @@ EMAIL_TAKEN = _(
     "Another account already uses this email address (in some case). Log in to that account, or use another address."
 )
 
+# The codes of a username or email refused for its length: ours, and a form field's own
+# ``max_length``. Password validators never run beside one (a request body can carry megabytes,
+# and the similarity validator's time grows with the name's parts).
+OVER_LENGTH_CODES = frozenset({"username_too_long", "email_too_long", "max_length"})
+
 
 def max_length(field_name):
     """The user model's length limit for a field, looked up when a value is checked."""

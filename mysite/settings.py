@@ -194,3 +194,14 @@ SPECTACULAR_SETTINGS.update({"COMPONENT_SPLIT_REQUEST": True, "SERVE_INCLUDE_SCH
 AXES_ENABLED = False
 AXES_USERNAME_CALLABLE = "authfold.backends.axes_username"
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+
+# Issue 12 (hostile bodies): a request body over 128 KiB is refused before it is read, by Django
+# for the web forms and by our API views (413); the largest valid body of our API (a
+# 4096-character password, each character a JSON \u escape pair) is under 60 KB. Our JSON parser
+# answers JSON nested too deep with a 400, for the host's own API views too.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 128 * 1024
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
+    "authfold.accounts.api.parsers.JSONParser",
+    "rest_framework.parsers.FormParser",
+    "rest_framework.parsers.MultiPartParser",
+]

@@ -93,8 +93,9 @@ def run_at_terminal(tmp_path, args, answers, timeout=60):
     shown, seen_up_to, pending = b"", 0, list(answers)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        ready, _, _ = select.select([terminal], [], [], deadline - time.monotonic())
-        if not ready:
+        ready, _, _ = select.select([terminal], [], [], max(0, deadline - time.monotonic()))
+        if not ready:  # timed out waiting for a prompt: the child will not finish on its own
+            os.kill(pid, 9)
             break
         try:
             chunk = os.read(terminal, 4096)

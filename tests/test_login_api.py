@@ -162,4 +162,4 @@ def test_users_me_refuses_a_request_without_token(api):
 def test_schema_declares_token_login_responses(api):
     response = api.get("/api/schema/", {"format": "json"})
     operation = response.json()["paths"][TOKEN_URL]["post"]
-    assert set(operation["responses"]) == {"200", "400", "429"}
+    assert set(operation["responses"]) == {"200", "400", "413", "429"}

@@ -235,3 +235,63 @@ def test_createsuperuser_with_an_email_the_database_keeps_unique_is_a_command_er
             "createsuperuser", interactive=False, username="root", email="MARIA@example.com"
         )
     assert not User.objects.filter(username="root").exists()
+
+
+EMAIL_TAKEN = "Another account already uses this email address"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("typed", ["MARIA@EXAMPLE.COM", "Maria@example.com"])
+def test_createsuperuser_noinput_refuses_an_email_taken_in_any_case(typed):
+    """Without the database's email constraint (AUTHFOLD_UNIQUE_EMAIL_CONSTRAINT off), too."""
+    UserFactory(username="maria", email="maria@example.com")
+    with pytest.raises(CommandError, match=EMAIL_TAKEN):
+        call_command("createsuperuser", interactive=False, username="root", email=typed)
+    assert not User.objects.filter(username="root").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_createsuperuser_noinput_with_a_taken_email_ends_without_a_traceback(tmp_path):
+    UserFactory(username="maria", email="maria@example.com")
+    finished = run_manage(
+        tmp_path,
+        "createsuperuser",
+        "--noinput",
+        DJANGO_SUPERUSER_USERNAME="root",
+        DJANGO_SUPERUSER_EMAIL="MARIA@example.com",
+    )
+    assert finished.returncode == 1
+    assert finished.stderr.strip().startswith(f"CommandError: {EMAIL_TAKEN}")
+    assert not User.objects.filter(username="root").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_interactive_createsuperuser_says_the_email_is_taken_and_asks_again(tmp_path):
+    UserFactory(username="maria", email="maria@example.com")
+    code, shown = run_at_terminal(
+        tmp_path,
+        ["createsuperuser"],
+        [
+            ("Username", "root2"),
+            ("Email address: ", "Maria@EXAMPLE.com"),
+            ("Email address: ", "root2@example.com"),
+            ("Password: ", PASSWORD),
+            ("Password (again): ", PASSWORD),
+        ],
+    )
+    assert code == 0, shown
+    assert f"Error: {EMAIL_TAKEN}" in shown
+    assert "Traceback" not in shown
+    assert User.objects.get(username="root2").email == "root2@example.com"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_interactive_createsuperuser_refuses_a_taken_email_given_on_the_command_line(tmp_path):
+    UserFactory(username="maria", email="maria@example.com")
+    code, shown = run_at_terminal(
+        tmp_path, ["createsuperuser", "--username", "root2", "--email", "MARIA@example.com"], []
+    )
+    assert code == 1, shown
+    assert f"CommandError: {EMAIL_TAKEN}" in shown
+    assert "Traceback" not in shown
+    assert not User.objects.filter(username="root2").exists()

@@ -1,14 +1,20 @@
-"""``POST /api/auth/token/``: trade a username (any case) or email and a password for a DRF token."""
+"""``POST /api/auth/token/``: trade a username (any case) or email and a password for a DRF token;
+``POST /api/auth/logout/``: delete the token the request came with."""
 
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
+
+from authfold.accounts.api.body_limit import BodyLimitMixin
+from authfold.accounts.api.errors import BODY_TOO_LARGE, DetailErrorSerializer
+from authfold.accounts.api.parsers import ACCOUNT_API_PARSERS
 
 INVALID_LOGIN = _(
     "Unable to log in with the username (in any case) or email and the password provided. "
@@ -52,11 +58,12 @@ class TokenLoginSerializer(serializers.Serializer):
         return {"user": user}
 
 
-class TokenLoginView(APIView):
+class TokenLoginView(BodyLimitMixin, APIView):
     """Log in through the API: answers the account's token, the same one for every case variant,
     and the account's username as it is stored now."""
 
     authentication_classes = []  # credentials come in the body; no session, so no CSRF check
+    parser_classes = ACCOUNT_API_PARSERS
     permission_classes = [AllowAny]
     throttle_classes = [LoginRateThrottle]
     throttle_scope = "login"
@@ -84,6 +91,7 @@ class TokenLoginView(APIView):
                 description="Wrong password, unknown or inactive account (one generic message "
                 "in non_field_errors), or a missing field.",
             ),
+            413: BODY_TOO_LARGE,
             429: OpenApiResponse(
                 inline_serializer("LoginThrottled", {"detail": serializers.CharField()}),
                 description="Too many login attempts from this client (throttle scope `login`).",
@@ -98,3 +106,30 @@ class TokenLoginView(APIView):
         token, _created = Token.objects.get_or_create(user=user)
         # The current name: a client that sent a renamed account's old username learns the new one.
         return Response({"token": token.key, "username": user.get_username()})
+
+
+class TokenLogoutView(BodyLimitMixin, APIView):
+    """Log out of the API: the token the request came with is deleted, so it never works again.
+
+    Token authentication only: a browser session has no token to delete (it logs out on the web).
+    The account's next ``POST /api/auth/token/`` makes a new token.
+    """
+
+    authentication_classes = [TokenAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="auth_logout",
+        summary=_("Log out: delete your token"),
+        request=None,
+        responses={
+            204: OpenApiResponse(description=_("The token is deleted; it now answers 401.")),
+            401: OpenApiResponse(
+                DetailErrorSerializer, description=_("No valid token came with the request.")
+            ),
+            413: BODY_TOO_LARGE,
+        },
+    )
+    def post(self, request):
+        request.auth.delete()
+        return Response(status=204)

@@ -5,6 +5,7 @@ JSON, missing credentials, throttling) is DRF's ``{"detail": message}``.
 """
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 
@@ -39,3 +40,11 @@ class CurrentUserErrorSerializer(serializers.Serializer):
     detail = serializers.CharField(
         required=False, help_text=_("The body could not be read (malformed JSON).")
     )
+
+
+BODY_TOO_LARGE = OpenApiResponse(
+    DetailErrorSerializer,
+    description=_(
+        "The body is larger than the site's DATA_UPLOAD_MAX_MEMORY_SIZE; it was not read."
+    ),
+)

@@ -1,4 +1,4 @@
-"""API URLs: sign-up, the current user and the token login.
+"""API URLs: sign-up, the current user, the token login and logout.
 
 Nothing here imports drf-spectacular's views, so a host can mount the API without
 ``drf_spectacular`` in ``INSTALLED_APPS``; the schema and its docs are in ``docs_urls``.
@@ -14,5 +14,6 @@ app_name = "authfold_api"
 urlpatterns = [
     path("users/me/", users.CurrentUserView.as_view(), name="users-me"),
     path("auth/token/", auth.TokenLoginView.as_view(), name="auth-token"),
+    path("auth/logout/", auth.TokenLogoutView.as_view(), name="auth-logout"),
     path("users/", users.RegistrationView.as_view(), name="users"),
 ]

@@ -4,11 +4,14 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, permissions
 
+from authfold.accounts.api.body_limit import BodyLimitMixin
 from authfold.accounts.api.errors import (
+    BODY_TOO_LARGE,
     CurrentUserErrorSerializer,
     DetailErrorSerializer,
     RegistrationErrorSerializer,
 )
+from authfold.accounts.api.parsers import ACCOUNT_API_PARSERS
 from authfold.accounts.api.throttling import ScopedRateThrottle, WriteScopedRateThrottle
 from authfold.accounts.conf import SIGNUP_CLOSED, authfold_setting
 from authfold.accounts.serializers import (
@@ -54,11 +57,12 @@ class SignUpOpen(permissions.BasePermission):
                 DetailErrorSerializer,
                 description=_("Sign-up is closed on this site (AUTHFOLD_SIGNUP_OPEN is off)."),
             ),
+            413: BODY_TOO_LARGE,
             429: THROTTLED,
         },
     )
 )
-class RegistrationView(generics.CreateAPIView):
+class RegistrationView(BodyLimitMixin, generics.CreateAPIView):
     """``POST /api/users/``: sign up with a username, email and password; get an API token back.
 
     Anyone may call it while sign-up is open: credentials sent along are ignored, so a stale token
@@ -66,6 +70,7 @@ class RegistrationView(generics.CreateAPIView):
     """
 
     serializer_class = RegistrationSerializer
+    parser_classes = ACCOUNT_API_PARSERS
     authentication_classes = []
     permission_classes = [SignUpOpen]
     throttle_classes = [ScopedRateThrottle]
@@ -96,11 +101,12 @@ class RegistrationView(generics.CreateAPIView):
                 DetailErrorSerializer,
                 description=_("A session-authenticated request without its CSRF token."),
             ),
+            413: BODY_TOO_LARGE,
             429: THROTTLED,
         },
     ),
 )
-class CurrentUserView(generics.RetrieveUpdateAPIView):
+class CurrentUserView(BodyLimitMixin, generics.RetrieveUpdateAPIView):
     """``/api/users/me/``: the authenticated account; PATCH changes its username or email.
 
     Changes are throttled per account by the ``profile`` scope, since each refused name tells the
@@ -108,6 +114,7 @@ class CurrentUserView(generics.RetrieveUpdateAPIView):
     """
 
     serializer_class = CurrentUserSerializer
+    parser_classes = ACCOUNT_API_PARSERS
     permission_classes = [permissions.IsAuthenticated]
     throttle_classes = [WriteScopedRateThrottle]
     throttle_scope = "profile"

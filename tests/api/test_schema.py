@@ -25,9 +25,10 @@ def served_schema(api_client):
 @pytest.mark.parametrize(
     ("path", "method", "statuses"),
     [
-        ("/api/users/", "post", {"201", "400", "403", "429"}),
+        ("/api/users/", "post", {"201", "400", "403", "413", "429"}),
         ("/api/users/me/", "get", {"200", "401"}),
-        ("/api/users/me/", "patch", {"200", "400", "401", "403", "429"}),
+        ("/api/users/me/", "patch", {"200", "400", "401", "403", "413", "429"}),
+        ("/api/auth/logout/", "post", {"204", "401", "413"}),
     ],
 )
 def test_the_schema_declares_each_operations_refusals(served_schema, path, method, statuses):
@@ -42,6 +43,7 @@ def test_the_schema_declares_each_operations_refusals(served_schema, path, metho
         ("/api/users/", "post", "429", {"detail"}),
         ("/api/users/me/", "patch", "400", {"username", "email", "non_field_errors"}),
         ("/api/users/me/", "get", "401", {"detail"}),
+        ("/api/auth/logout/", "post", "401", {"detail"}),
     ],
 )
 def test_the_schema_describes_each_error_body(served_schema, path, method, status, fields):

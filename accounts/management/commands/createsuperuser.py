@@ -1,21 +1,26 @@
-"""Django's ``createsuperuser``, which also refuses a username another account has in any case.
+"""Django's ``createsuperuser``, which also refuses a username or an email another account has in
+any case.
 
 It replaces Django's only when ``authfold.accounts`` is listed before ``django.contrib.auth`` in
 ``INSTALLED_APPS`` (Django runs the first app's command; check ``authfold.W002`` warns otherwise).
 """
 
+import os
+
 from django.contrib.auth.management.commands import createsuperuser
 from django.core.management.base import CommandError
+from django.db import DEFAULT_DB_ALIAS
 
-from authfold.accounts.caseless import users_with_username
+from authfold.accounts.caseless import users_with_email, users_with_username
 from authfold.accounts.keys import CaselessConflict
 from authfold.accounts.user_model import caseless_rule_applies
-from authfold.accounts.validators import conflict_error
+from authfold.accounts.validators import EMAIL_TAKEN, conflict_error
 
 
 class Command(createsuperuser.Command):
-    """Asks again (interactive) or stops with a ``CommandError`` (``--noinput``) for a caseless
-    twin, with the sentence Django uses for an exact one."""
+    """Asks again (at the prompt) or stops with a ``CommandError`` (``--noinput``, or a value
+    given on the command line) for a caseless twin, with the sentence Django uses for an exact
+    one, and likewise for an email another account has in any case."""
 
     def _validate_username(self, username, verbose_field_name, database):
         error = super()._validate_username(username, verbose_field_name, database)
@@ -31,7 +36,28 @@ class Command(createsuperuser.Command):
         users = self.UserModel._default_manager.db_manager(database).all()
         return users_with_username(users, username).exists()
 
+    def email_taken_in_any_case(self, email, database):
+        """Whether another account on ``database`` has ``email``, in any case (never for a user
+        model the rule does not govern)."""
+        if not email or not caseless_rule_applies(self.UserModel):
+            return False
+        users = self.UserModel._default_manager.db_manager(database).all()
+        return users_with_email(users, email).exists()
+
+    def get_input_data(self, field, message, default=None):
+        value = super().get_input_data(field, message, default)
+        if field.name == "email" and self.email_taken_in_any_case(value, self.database):
+            self.stderr.write(f"Error: {EMAIL_TAKEN}")
+            return None  # Django asks again
+        return value
+
     def handle(self, *args, **options):
+        self.database = options.get("database") or DEFAULT_DB_ALIAS
+        email = options.get("email")
+        if not options.get("interactive"):
+            email = email or os.environ.get("DJANGO_SUPERUSER_EMAIL")
+        if self.email_taken_in_any_case(email, self.database):
+            raise CommandError(str(EMAIL_TAKEN))
         try:
             return super().handle(*args, **options)
         except CaselessConflict as conflict:

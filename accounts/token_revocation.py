@@ -1,0 +1,64 @@
+"""A user's DRF API tokens die with the password: whenever the stored password hash changes, every
+``rest_framework.authtoken`` token of that user is deleted.
+
+A token is a password that never expires. Without this, a token taken while someone else held the
+account (an attacker who signed up with the victim's address, a stolen laptop) kept working after
+the owner reset and changed the password, the very acts meant to shut them out. Django already
+does the same for sessions (the session hash is derived from the password hash).
+
+One ``pre_save``/``post_save`` pair on the user model sees every path that changes the password
+and saves: the web password change and reset, the admin's password form, ``changepassword``,
+``set_password()`` then ``save()`` in anyone's code, and Django's re-hashing of the same password
+when ``PASSWORD_HASHERS`` asks for more work (the hash changes, so that ends the tokens too, as it
+ends the user's other sessions). Writes that bypass ``save()`` (``update()``, raw SQL) are not seen.
+"""
+
+from django.apps import apps
+from django.db.models.signals import post_save, pre_save
+
+# Where remember_password_change marks a save that changes the stored hash.
+PASSWORD_CHANGED_ATTRIBUTE = "_authfold_password_changed"
+
+
+def saves_password(update_fields):
+    """Whether a save with these ``update_fields`` writes the password column."""
+    return update_fields is None or "password" in update_fields
+
+
+def remember_password_change(sender, instance, raw, using, update_fields, **kwargs):
+    """``pre_save``: mark the instance when the hash it is about to store differs from the stored one.
+
+    Compared with the row, not with what ``set_password`` was told, so a hash set any way counts.
+    """
+    if raw or instance.pk is None or not saves_password(update_fields):
+        return
+    stored = sender._base_manager.using(using).filter(pk=instance.pk)
+    if stored.exclude(password=instance.password).exists():
+        instance.__dict__[PASSWORD_CHANGED_ATTRIBUTE] = True
+
+
+def delete_tokens_after_password_change(sender, instance, raw, using, **kwargs):
+    """``post_save``: once the new hash is saved, delete the user's tokens (none outlive it).
+
+    After the save, not before: a save that fails (a refused twin) must not cost the tokens.
+    """
+    if not instance.__dict__.pop(PASSWORD_CHANGED_ATTRIBUTE, False):
+        return
+    from rest_framework.authtoken.models import Token
+
+    Token.objects.using(using).filter(user_id=instance.pk).delete()
+
+
+def connect_token_revocation(user_model):
+    """Connect the pair for ``user_model`` (from ``AppConfig.ready``); nothing to do without
+    ``rest_framework.authtoken``, the only tokens we know how to delete."""
+    if not apps.is_installed("rest_framework.authtoken"):
+        return
+    pre_save.connect(
+        remember_password_change, sender=user_model, dispatch_uid="authfold-password-pre"
+    )
+    post_save.connect(
+        delete_tokens_after_password_change,
+        sender=user_model,
+        dispatch_uid="authfold-password-post",
+    )

@@ -82,12 +82,10 @@ class CaseInsensitiveModelBackend(ModelBackend):
             username = kwargs.get(user_model.USERNAME_FIELD)
         if username is None or password is None:
             return None
-        if not isinstance(username, str):
-            return None
-        user = self.find_user(username)
+        user = self.find_user(username) if isinstance(username, str) else None
         # Failed logins count per account, whichever spelling or email was typed; a name without
         # an account counts under its own key, so the answers never tell the two apart.
-        throttle = FailedLoginThrottle(user.get_username() if user is not None else username)
+        throttle = FailedLoginThrottle(user.get_username() if user is not None else str(username))
         if not throttle.allows_another_try():
             self.refuse_throttled_login(request, throttle)
         if user is None:

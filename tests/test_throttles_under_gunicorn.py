@@ -7,8 +7,10 @@ loopback network (``127.0.0.2``, ``127.0.0.3``, ...), which is what ``REMOTE_ADD
 """
 
 import re
+import socket
 import subprocess
 import sys
+import time
 from contextlib import contextmanager
 
 import pytest
@@ -17,7 +19,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from tests.django_process import ROOT, child_environment, scratch_database
-from tests.test_host_under_gunicorn import free_port, wait_until_serving
+from tests.test_host_under_gunicorn import free_port
 
 WORKERS = 3
 PASSWORD = "a-long-pass-phrase"
@@ -53,6 +55,20 @@ class Server:
 
     def workers_that_answered(self):
         return set(self.access_log.read_text().split())
+
+
+def wait_until_serving(base, server, timeout=120):
+    """Until the home page answers: gunicorn listens at once, and its first answer waits for a
+    worker to load Django (seconds, on a busy machine)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert server.poll() is None, server.stderr.read()
+        try:
+            if requests.get(base + "/", timeout=timeout).status_code == 200:
+                return
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    raise AssertionError(f"gunicorn did not answer on {base} within {timeout} s")
 
 
 @contextmanager
@@ -166,6 +182,35 @@ def sign_up(server, username, sender=None):
     return answer
 
 
+@contextmanager
+def workers_held(server, count):
+    """Keeps ``count`` workers busy, each reading a request that is not finished yet; what comes
+    next is answered by a worker not held. (A sync worker reads one request at a time, and the
+    connections are taken in the order they arrive.)"""
+    port = int(server.base.rsplit(":", 1)[1])
+    held = [socket.create_connection(("127.0.0.1", port), timeout=60) for _ in range(count)]
+    for connection in held:
+        connection.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+    try:
+        yield
+    finally:
+        for connection in held:
+            connection.sendall(b"Connection: close\r\n\r\n")
+            while connection.recv(65536):
+                pass
+            connection.close()
+
+
+def on_every_worker(server, calls):
+    """Makes each call in turn, with 0, 1, 2, 0, ... other workers held, so the calls are answered
+    by different workers (gunicorn's access log says which); their results in order."""
+    results = []
+    for n, call in enumerate(calls):
+        with workers_held(server, n % WORKERS):
+            results.append(call())
+    return results
+
+
 def forged(n):
     """A new ``X-Forwarded-For`` for each request, as an attacker sends."""
     return {"X-Forwarded-For": f"203.0.113.{n}"}
@@ -182,9 +227,9 @@ def test_a_new_forged_forwarded_for_per_request_does_not_escape_the_api_login_th
 
 
 def test_a_new_forged_forwarded_for_per_request_does_not_escape_the_web_login_throttle(server):
-    sign_up(server, "victim")
-    tries = [web_login(server, f"victim{n}", "wrong", forged(n)).status_code for n in range(15)]
-    right_password = web_login(server, "victim", PASSWORD, forged(99))
+    sign_up(server, "webvictim")
+    tries = [web_login(server, f"web{n}", "wrong", forged(n)).status_code for n in range(15)]
+    right_password = web_login(server, "webvictim", PASSWORD, forged(99))
 
     assert tries == [200] * RATE + [429] * 5  # 200: the page again, with its error
     assert right_password.status_code == 429
@@ -193,7 +238,7 @@ def test_a_new_forged_forwarded_for_per_request_does_not_escape_the_web_login_th
 
 
 def test_a_forged_forwarded_for_of_another_client_does_not_throttle_that_client(server):
-    sign_up(server, "victim")
+    sign_up(server, "localvictim")
     attacker, victim = client("127.0.0.2"), client("127.0.0.1")
     as_victim = {"X-Forwarded-For": "127.0.0.1"}
     attacks = [
@@ -201,8 +246,8 @@ def test_a_forged_forwarded_for_of_another_client_does_not_throttle_that_client(
     ]
 
     assert attacks == [400] * RATE + [429] * 2  # the attacker throttles only itself
-    assert api_login(server, "victim", PASSWORD, sender=victim).status_code == 200
-    assert web_login(server, "victim", PASSWORD, sender=victim).status_code == 302
+    assert api_login(server, "localvictim", PASSWORD, sender=victim).status_code == 200
+    assert web_login(server, "localvictim", PASSWORD, sender=victim).status_code == 302
 
 
 def test_failed_logins_on_one_account_count_together_in_every_spelling(server):
@@ -269,7 +314,8 @@ def test_the_login_limit_holds_across_workers_with_a_shared_cache(
     tmp_path, django_db_blocker, cache
 ):
     with django_db_blocker.unblock(), demo_host(tmp_path, cache) as host:
-        tries = [api_login(host, f"x{n}", "wrong").status_code for n in range(3 * RATE)]
+        logins = [lambda n=n: api_login(host, f"x{n}", "wrong") for n in range(3 * RATE)]
+        tries = [answer.status_code for answer in on_every_worker(host, logins)]
         workers = host.workers_that_answered()
 
     assert len(workers) > 1, "every request went to one worker: this shows nothing"
@@ -279,7 +325,8 @@ def test_the_login_limit_holds_across_workers_with_a_shared_cache(
 def test_with_the_local_memory_cache_each_worker_counts_alone(tmp_path, django_db_blocker):
     """The contrast the docs state: Django's default cache lets more through than the rate."""
     with django_db_blocker.unblock(), demo_host(tmp_path, "local memory") as host:
-        tries = [api_login(host, f"x{n}", "wrong").status_code for n in range(3 * RATE)]
+        logins = [lambda n=n: api_login(host, f"x{n}", "wrong") for n in range(3 * RATE)]
+        tries = [answer.status_code for answer in on_every_worker(host, logins)]
         workers = host.workers_that_answered()
 
     assert len(workers) > 1, "every request went to one worker: this shows nothing"

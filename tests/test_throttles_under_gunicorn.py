@@ -29,8 +29,10 @@ CSRF_TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 # 10/hour per address, login_account 10/hour per account.
 RATE = 10
 
-# The servers' workers write to scratch databases made beside the test database.
+# The servers' workers write to scratch databases made beside the test database. A test that
+# starts its own server runs outside a transaction (PostgreSQL creates no database inside one).
 pytestmark = pytest.mark.django_db
+own_server = pytest.mark.django_db(transaction=True)
 
 CACHES = {
     "redis": "",  # AUTHFOLD_CACHE_URL names the Redis
@@ -294,6 +296,7 @@ def test_showing_the_throttled_pages_is_not_counted(server):
     assert web_login(server, "nobody", "wrong").status_code == 200
 
 
+@own_server
 def test_behind_one_proxy_the_client_is_the_address_the_proxy_appended(tmp_path, django_db_blocker):
     """``NUM_PROXIES = 1``: the last address of ``X-Forwarded-For`` is the client's, whatever the
     client itself put before it."""
@@ -309,6 +312,7 @@ def test_behind_one_proxy_the_client_is_the_address_the_proxy_appended(tmp_path,
     assert another_client.status_code == 400
 
 
+@own_server
 @pytest.mark.parametrize("cache", ["redis", "database"])
 def test_the_login_limit_holds_across_workers_with_a_shared_cache(
     tmp_path, django_db_blocker, cache
@@ -322,6 +326,7 @@ def test_the_login_limit_holds_across_workers_with_a_shared_cache(
     assert tries == [400] * RATE + [429] * (2 * RATE)
 
 
+@own_server
 def test_with_the_local_memory_cache_each_worker_counts_alone(tmp_path, django_db_blocker):
     """The contrast the docs state: Django's default cache lets more through than the rate."""
     with django_db_blocker.unblock(), demo_host(tmp_path, "local memory") as host:

@@ -10,7 +10,6 @@ import re
 import socket
 import subprocess
 import sys
-import time
 from contextlib import contextmanager
 
 import pytest
@@ -19,7 +18,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from tests.django_process import ROOT, child_environment, scratch_database
-from tests.test_host_under_gunicorn import free_port
+from tests.test_host_under_gunicorn import free_port, wait_until_serving
 
 WORKERS = 3
 PASSWORD = "a-long-pass-phrase"
@@ -57,20 +56,6 @@ class Server:
 
     def workers_that_answered(self):
         return set(self.access_log.read_text().split())
-
-
-def wait_until_serving(base, server, timeout=120):
-    """Until the home page answers: gunicorn listens at once, and its first answer waits for a
-    worker to load Django (seconds, on a busy machine)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert server.poll() is None, server.stderr.read()
-        try:
-            if requests.get(base + "/", timeout=timeout).status_code == 200:
-                return
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    raise AssertionError(f"gunicorn did not answer on {base} within {timeout} s")
 
 
 @contextmanager

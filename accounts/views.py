@@ -12,7 +12,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpResponseRedirect
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import CreateView, UpdateView
@@ -27,6 +27,28 @@ from authfold.accounts.forms import (
 )
 from authfold.accounts.keys import CaselessConflict
 from authfold.accounts.login import LoginForm
+from authfold.accounts.throttling import FailedLoginThrottle, ScopedRateThrottle, retry_after
+
+
+def too_many_requests(request, seconds):
+    """The 429 page, with ``Retry-After``: what a throttled form post gets instead of its page."""
+    response = render(request, "authfold/throttled.html", {"retry_after": seconds}, status=429)
+    response["Retry-After"] = str(seconds)
+    return response
+
+
+class ThrottledPostMixin:
+    """Counts the page's form posts in the API's ``throttle_scope`` (the same throttle, rates and
+    client address as the API); beyond the rate, a post gets the 429 page. Showing the page is free."""
+
+    throttle_scope = None
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.method == "POST":
+            throttle = ScopedRateThrottle()
+            if not throttle.allow_request(request, self):
+                return too_many_requests(request, retry_after(throttle))
+        return super().dispatch(request, *args, **kwargs)
 
 
 class SaveOrReportConflictMixin:
@@ -46,10 +68,11 @@ class SaveOrReportConflictMixin:
         return HttpResponseRedirect(self.get_success_url())
 
 
-class SignUpView(SaveOrReportConflictMixin, CreateView):
+class SignUpView(ThrottledPostMixin, SaveOrReportConflictMixin, CreateView):
     """``/accounts/signup/``: creates the account and logs the new person in; 403 while
-    ``AUTHFOLD_SIGNUP_OPEN`` is off."""
+    ``AUTHFOLD_SIGNUP_OPEN`` is off. Posts throttled per client address (scope ``register``)."""
 
+    throttle_scope = "register"
     form_class = SignUpForm
     template_name = "authfold/signup.html"
     success_url = reverse_lazy("authfold:profile")
@@ -93,15 +116,24 @@ class ProfileView(LoginRequiredMixin, SaveOrReportConflictMixin, UpdateView):
         return HttpResponseRedirect(self.get_success_url())
 
 
-class LoginView(auth_views.LoginView):
+class LoginView(ThrottledPostMixin, auth_views.LoginView):
     """``/accounts/login/``: Django's view with the caseless wording (the backends decide).
 
+    Posts are throttled per client address (scope ``login``); a login the backend refused for too
+    many failures on the account (scope ``login_account``) gets the 429 page too.
     A person who logged in with the old username conflict resolution took away is told their new
     one on the next page, here as on any login page (:func:`~authfold.accounts.login.tell_renamed_login`).
     """
 
+    throttle_scope = "login"
     authentication_form = LoginForm
     template_name = "authfold/login.html"
+
+    def form_invalid(self, form):
+        seconds = getattr(self.request, FailedLoginThrottle.REFUSED_ATTRIBUTE, None)
+        if seconds is not None:
+            return too_many_requests(self.request, seconds)
+        return super().form_invalid(form)
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
@@ -116,9 +148,11 @@ class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
     template_name = "authfold/password_change_done.html"
 
 
-class PasswordResetView(auth_views.PasswordResetView):
-    """``/accounts/password/reset/``: finds the account by its email in any case (our form)."""
+class PasswordResetView(ThrottledPostMixin, auth_views.PasswordResetView):
+    """``/accounts/password/reset/``: finds the account by its email in any case (our form).
+    Posts throttled per client address (scope ``password_reset``): each one can send a mail."""
 
+    throttle_scope = "password_reset"
     form_class = PasswordResetForm
     template_name = "authfold/password_reset_form.html"
     subject_template_name = "authfold/email/password_reset_subject.txt"

@@ -7,6 +7,7 @@ from datetime import datetime
 from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+from django.core.exceptions import PermissionDenied
 from django.db.models import CharField, DateTimeField, F, Value
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -19,6 +20,7 @@ from authfold.accounts.caseless import (
     users_with_username,
 )
 from authfold.accounts.conf import authfold_setting, renamed_login_period
+from authfold.accounts.throttling import FailedLoginThrottle, retry_after
 from authfold.accounts.user_model import caseless_rule_applies
 
 logger = logging.getLogger("authfold.login")
@@ -81,14 +83,26 @@ class CaseInsensitiveModelBackend(ModelBackend):
         if username is None or password is None:
             return None
         user = self.find_user(username) if isinstance(username, str) else None
+        # Failed logins count per account, whichever spelling or email was typed; a name without
+        # an account counts under its own key, so the answers never tell the two apart.
+        throttle = FailedLoginThrottle(user.get_username() if user is not None else str(username))
+        if not throttle.allows_another_try():
+            self.refuse_throttled_login(request, throttle)
         if user is None:
             # Run the default password hasher once to reduce the timing difference between an
             # existing and a nonexistent (or refused ambiguous) user, as ModelBackend does (#20760).
             user_model().set_password(password)
-            return None
-        if user.check_password(password) and self.user_can_authenticate(user):
+        elif user.check_password(password) and self.user_can_authenticate(user):
             return user
+        throttle.record_failure()
         return None
+
+    def refuse_throttled_login(self, request, throttle):
+        """Too many failed logins for this account: no password is checked, by this backend or
+        any after it (``PermissionDenied``); the request is marked for the view's 429."""
+        if request is not None:
+            setattr(request, throttle.REFUSED_ATTRIBUTE, retry_after(throttle))
+        raise PermissionDenied("Too many failed logins for this account.")
 
     @sensitive_variables("password")
     async def aauthenticate(self, request, username=None, password=None, **kwargs):

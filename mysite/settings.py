@@ -187,6 +187,35 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["login"] = "10/min"
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].update({"register": "10/hour", "profile": "30/hour"})
 SPECTACULAR_SETTINGS.update({"COMPONENT_SPLIT_REQUEST": True, "SERVE_INCLUDE_SCHEMA": False})
 
+# Issue 12 (throttles): the web login, sign-up and password-reset pages count their posts in the
+# API's scopes; password_reset per client address, and login_account counts failed logins per
+# account, whatever the spelling (an attacker can slow its owner down, never get in).
+# NUM_PROXIES is left unset on purpose: clients are told apart by REMOTE_ADDR, and a forged
+# X-Forwarded-For changes nothing. Behind one proxy of your own, set it to 1 (docs/ADOPTING.md).
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].update(
+    {"password_reset": "10/hour", "login_account": "10/hour"}
+)
+
+# The throttles count in the default cache, which every worker must share: Redis when
+# AUTHFOLD_CACHE_URL names one (redis://127.0.0.1:6379/0), else the database (made by
+# `manage.py createcachetable`). Keys are prefixed with the database's name, so test runs on
+# databases of their own never count together in one Redis.
+if os.environ.get("AUTHFOLD_CACHE_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["AUTHFOLD_CACHE_URL"],
+            "KEY_PREFIX": str(DATABASES["default"]["NAME"]),
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "authfold_cache",
+        }
+    }
+
 # Issue 11 (composing with the host): django-axes as a host project has it, counting failures
 # per account whatever the spelling (authfold.backends.axes_username), per address and name.
 # Off here: the test suite fails logins from one address on purpose; tests/test_axes.py turns it

@@ -1,6 +1,7 @@
 """Shared pytest fixtures."""
 
 import pytest
+from django.core.cache import cache
 
 from authfold.accounts.caseless import forget_caseless_keys_state
 
@@ -21,6 +22,32 @@ def fresh_caseless_keys_state():
     forget_caseless_keys_state()
     yield
     forget_caseless_keys_state()
+
+
+@pytest.fixture(autouse=True)
+def no_throttle_counts(request):
+    """Every test that uses the database starts and ends with nothing counted by the throttles.
+
+    They count in the database cache (mysite/settings.py): a test in a transaction takes its
+    counts back with it, but ``transactional_db`` flushes only the models' tables. Tests without
+    the database never reach a throttle, and may not touch that table.
+    """
+    database_fixtures = {"db", "transactional_db"} & set(request.fixturenames)
+    if not database_fixtures and request.node.get_closest_marker("django_db") is None:
+        yield
+        return
+    for name in database_fixtures:
+        request.getfixturevalue(name)
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def throttles_counting_in_memory(settings):
+    """The local-memory cache for tests that count a login's SQL statements: with the database
+    cache, the throttles' own reads and writes are statements too."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 
 class AccountsMigrator:

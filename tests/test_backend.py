@@ -236,7 +236,9 @@ def test_get_user_is_model_backends():
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("typed", ["Maria", "MARIA", "ＭＡＲＩＡ"])
-def test_login_in_any_case_sends_one_statement(django_assert_num_queries, typed):
+def test_login_in_any_case_sends_one_statement(
+    django_assert_num_queries, typed, throttles_counting_in_memory
+):
     user = UserFactory(username="Maria")
     with django_assert_num_queries(1):
         assert login(typed) == user
@@ -391,7 +393,7 @@ class ElsewhereRouter(RecordingRouter):
 
 
 @pytest.mark.django_db
-def test_login_reads_users_where_the_router_says(settings):
+def test_login_reads_users_where_the_router_says(settings, throttles_counting_in_memory):
     user = UserFactory(username="maria")
     settings.DATABASE_ROUTERS = ["tests.test_backend.RecordingRouter"]
     RecordingRouter.reads.clear()

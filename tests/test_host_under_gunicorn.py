@@ -32,11 +32,15 @@ def free_port():
 
 
 def wait_until_serving(base, server, timeout=60):
+    """Until the home page answers. gunicorn listens at once, and the first answer waits for a
+    worker to load Django and the URLconf (two seconds on an idle machine here, more on a busy
+    one), so a request gets the time that is left, not a short timeout of its own."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert server.poll() is None, server.stderr.read()
         try:
-            if requests.get(base + "/", timeout=2).status_code == 200:
+            left = max(deadline - time.monotonic(), 1)
+            if requests.get(base + "/", timeout=left).status_code == 200:
                 return
         except requests.RequestException:  # not up yet, or too busy to answer in time (a loaded CI)
             time.sleep(0.2)

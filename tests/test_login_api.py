@@ -6,7 +6,7 @@ from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from authfold.accounts.api.auth import INVALID_LOGIN, LoginRateThrottle
+from authfold.accounts.api.auth import INVALID_LOGIN
 from authfold.accounts.models import CaselessKey
 from authfold.data_migrations.keys import backfill_caseless_keys
 from tests.factories import DEFAULT_PASSWORD, UserFactory
@@ -127,20 +127,21 @@ def test_token_login_is_throttled_with_429_after_the_login_rate(api):
 
 def test_token_login_throttle_counts_per_client_address(api):
     UserFactory(username="maria")
-    for _ in range(DEMO_LOGIN_RATE):
-        token_login(api, "maria", "wrong")
+    for n in range(DEMO_LOGIN_RATE):  # other names: maria's own failures would count per account
+        token_login(api, f"someone{n}", "wrong")
     assert token_login(api, "maria", REMOTE_ADDR="192.0.2.7").status_code == 200
 
 
-def test_login_throttle_has_a_rate_when_the_project_sets_none(api, monkeypatch):
-    monkeypatch.setattr(LoginRateThrottle, "THROTTLE_RATES", {})
+def test_login_throttle_has_a_rate_when_the_project_sets_none(api, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {}}
     UserFactory(username="maria")
     statuses = [token_login(api, "maria", "wrong").status_code for _ in range(11)]
     assert statuses == [400] * 10 + [429]
 
 
-def test_login_throttle_is_off_when_the_project_sets_its_rate_to_none(api, monkeypatch):
-    monkeypatch.setattr(LoginRateThrottle, "THROTTLE_RATES", {"login": None})
+def test_login_throttle_is_off_when_the_project_sets_its_rate_to_none(api, settings):
+    rates = {"login": None, "login_account": None}  # both: these failures are on one account
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
     UserFactory(username="maria")
     statuses = {token_login(api, "maria", "wrong").status_code for _ in range(12)}
     assert statuses == {400}

@@ -7,33 +7,20 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_seriali
 from rest_framework import serializers
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import Throttled
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from authfold.accounts.api.body_limit import BodyLimitMixin
 from authfold.accounts.api.errors import BODY_TOO_LARGE, DetailErrorSerializer
 from authfold.accounts.api.parsers import ACCOUNT_API_PARSERS
+from authfold.accounts.throttling import FailedLoginThrottle, ScopedRateThrottle
 
 INVALID_LOGIN = _(
     "Unable to log in with the username (in any case) or email and the password provided. "
     "Passwords are case-sensitive."
 )
-
-# Used only when the project's REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] has no "login" rate.
-FALLBACK_LOGIN_RATE = "10/min"
-
-
-class LoginRateThrottle(ScopedRateThrottle):
-    """The ``login`` scope, per client address; a project without a ``login`` rate gets 10/min.
-
-    DRF's own ScopedRateThrottle answers a missing rate with ImproperlyConfigured (a 500); a login
-    endpoint must stay throttled instead. Set the rate to ``None`` to turn the throttle off.
-    """
-
-    def get_rate(self):
-        return self.THROTTLE_RATES.get(self.scope, FALLBACK_LOGIN_RATE)
 
 
 class TokenLoginSerializer(serializers.Serializer):
@@ -65,7 +52,7 @@ class TokenLoginView(BodyLimitMixin, APIView):
     authentication_classes = []  # credentials come in the body; no session, so no CSRF check
     parser_classes = ACCOUNT_API_PARSERS
     permission_classes = [AllowAny]
-    throttle_classes = [LoginRateThrottle]
+    throttle_classes = [ScopedRateThrottle]
     throttle_scope = "login"
 
     @extend_schema(
@@ -94,14 +81,20 @@ class TokenLoginView(BodyLimitMixin, APIView):
             413: BODY_TOO_LARGE,
             429: OpenApiResponse(
                 inline_serializer("LoginThrottled", {"detail": serializers.CharField()}),
-                description="Too many login attempts from this client (throttle scope `login`).",
+                description="Too many login attempts from this client (throttle scope `login`), "
+                "or too many failed ones for this account (scope `login_account`).",
             ),
         },
         auth=[],
     )
     def post(self, request):
         serializer = TokenLoginSerializer(data=request.data, context={"request": request})
-        serializer.is_valid(raise_exception=True)
+        if not serializer.is_valid():
+            # The backend refused without checking the password: too many failures for the account.
+            seconds = getattr(request._request, FailedLoginThrottle.REFUSED_ATTRIBUTE, None)
+            if seconds is not None:
+                raise Throttled(seconds)
+            raise serializers.ValidationError(serializer.errors)
         user = serializer.validated_data["user"]
         token, _created = Token.objects.get_or_create(user=user)
         # The current name: a client that sent a renamed account's old username learns the new one.

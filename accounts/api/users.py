@@ -12,13 +12,13 @@ from authfold.accounts.api.errors import (
     RegistrationErrorSerializer,
 )
 from authfold.accounts.api.parsers import ACCOUNT_API_PARSERS
-from authfold.accounts.api.throttling import ScopedRateThrottle, WriteScopedRateThrottle
 from authfold.accounts.conf import SIGNUP_CLOSED, authfold_setting
 from authfold.accounts.serializers import (
     CurrentUserSerializer,
     RegistrationSerializer,
     UserSerializer,
 )
+from authfold.accounts.throttling import ScopedRateThrottle, WriteScopedRateThrottle
 
 UNAUTHENTICATED = OpenApiResponse(
     DetailErrorSerializer, description=_("No valid token (or session) came with the request.")

@@ -1,17 +1,9 @@
-"""Fixtures for the API tests: clients, signed in or not, and a clean throttle history."""
+"""Fixtures for the API tests: clients, signed in or not (tests/conftest.py clears the
+throttles' counts)."""
 
 import pytest
-from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttle_history():
-    """Throttles count requests in the cache; each test starts (and leaves) with none counted."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -74,6 +74,14 @@ def pytest_unconfigure(config):
     LazySettings.configure = original_configure
 
 
+def pytest_runtest_setup(item):
+    """Each test starts with an empty default cache: our backend counts failed logins per account
+    there, and DRF's suite never clears it (as the recorder does for Django's suite)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 def pytest_runtest_logreport(report):
     """Record one outcome per test: a failing setup or teardown is an ``error``."""
     if report.when == "call":

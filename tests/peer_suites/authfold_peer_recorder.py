@@ -17,7 +17,20 @@ from django.test.runner import DiscoverRunner
 
 
 class RecordingResult:
-    """A mixin for a unittest result class: remembers the outcome of each test by its id."""
+    """A mixin for a unittest result class: remembers the outcome of each test by its id, and
+    starts each test with an empty default cache.
+
+    Our backend counts failed logins per account in that cache (docs/SECURITY.md, "Throttles"),
+    and Django's runner never clears it: ten wrong passwords for ``testclient`` spread over the
+    suite would refuse a later test's right one. Our own suite clears it for each test the same
+    way (tests/conftest.py); the baseline run clears it too, so the two runs stay comparable.
+    """
+
+    def startTest(self, test):
+        from django.core.cache import cache
+
+        cache.clear()
+        super().startTest(test)
 
     def startTestRun(self):
         super().startTestRun()

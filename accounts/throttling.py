@@ -1,0 +1,111 @@
+"""The throttles of the API and of the web pages, one implementation: DRF's ``SimpleRateThrottle``.
+
+Scopes and what each counts (rates in ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]``, fallbacks below):
+
+- ``login``, ``register``, ``password_reset``: requests per client address, on the API and on the
+  web pages (POSTs only there);
+- ``profile``: changes per account;
+- ``login_account``: failed logins per account, whatever the spelling (the backend asks).
+
+Clients are told apart by ``REMOTE_ADDR``. ``X-Forwarded-For`` is read only when the project
+declares how many proxies of its own append to it (``REST_FRAMEWORK["NUM_PROXIES"]``): anybody can
+send that header, and DRF's default (``None``) keys on the whole of it, so a new forged value per
+request escaped the throttle and a forged ``127.0.0.1`` throttled the real one.
+
+The counters live in Django's ``default`` cache. Only a cache every worker shares (Redis, the
+database cache) makes a limit hold on a server with several processes; with the local-memory
+cache each worker counts alone.
+"""
+
+import math
+
+from rest_framework import throttling
+from rest_framework.settings import api_settings
+
+from authfold.accounts.caseless import username_digest
+
+# Used only when the project's DEFAULT_THROTTLE_RATES has no rate for the scope: a login, sign-up,
+# reset or rename endpoint must stay throttled (DRF's own answer to a missing rate is a 500).
+FALLBACK_RATES = {
+    "login": "10/min",
+    "register": "10/hour",
+    "password_reset": "10/hour",
+    "profile": "30/hour",
+    "login_account": "10/hour",
+}
+
+
+class ProjectRatesMixin:
+    """Reads the project's rate for the scope on each use, with our fallback; ``None`` turns the
+    scope's throttle off. (DRF's own classes copy the rates once, at import: a project that
+    changes them, or a test's ``settings`` override, would not be obeyed.)"""
+
+    def get_rate(self):
+        rates = api_settings.DEFAULT_THROTTLE_RATES
+        return rates[self.scope] if self.scope in rates else FALLBACK_RATES[self.scope]
+
+
+class ClientAddressMixin:
+    """The client is ``REMOTE_ADDR`` unless the project declares its proxies (``NUM_PROXIES``);
+    then DRF takes the address that many hops from the end of ``X-Forwarded-For``."""
+
+    def get_ident(self, request):
+        if api_settings.NUM_PROXIES is None:
+            return request.META.get("REMOTE_ADDR")
+        return super().get_ident(request)
+
+
+class ScopedRateThrottle(ProjectRatesMixin, ClientAddressMixin, throttling.ScopedRateThrottle):
+    """DRF's scoped throttle (the view's ``throttle_scope``; per account when signed in, else per
+    client address), with the project's rates and our client address."""
+
+
+class WriteScopedRateThrottle(ScopedRateThrottle):
+    """Throttles only the requests that change something (reading your own account is free)."""
+
+    def allow_request(self, request, view):
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return True
+        return super().allow_request(request, view)
+
+
+class FailedLoginThrottle(ProjectRatesMixin, throttling.SimpleRateThrottle):
+    """Failed logins per account (scope ``login_account``), keyed by the account's caseless key,
+    so ``maria``, ``MARIA`` and ``ＭＡＲＩＡ`` (and the account's email) count together.
+
+    Only failures count, and only the password check is refused while the limit is reached: an
+    attacker who guesses from many addresses slows the owner down, and never gets in.
+    """
+
+    scope = "login_account"
+
+    # Set on the request whose login was refused for this throttle, to the seconds to wait: the
+    # backend can only refuse the login, and the page or API view turns that into a 429.
+    REFUSED_ATTRIBUTE = "authfold_login_retry_after"
+
+    def __init__(self, username):
+        super().__init__()
+        self.key = self.cache_format % {"scope": self.scope, "ident": username_digest(username)}
+
+    def allows_another_try(self):
+        """Whether a password may be checked now (counts nothing)."""
+        if self.rate is None:
+            return True
+        self.history = self.cache.get(self.key, [])
+        self.now = self.timer()
+        while self.history and self.history[-1] <= self.now - self.duration:
+            self.history.pop()
+        return len(self.history) < self.num_requests
+
+    def record_failure(self):
+        """Counts one wrong password (DRF's ``throttle_success`` is what records a request)."""
+        if self.rate is not None:
+            self.allows_another_try()  # reads the history and drops what has expired
+            self.throttle_success()
+
+
+def retry_after(throttle):
+    """Whole seconds for a ``Retry-After`` header (rounded up, as DRF's ``Throttled`` does); the
+    whole period when DRF has no estimate (more requests counted than the rate, after a race)."""
+    wait = throttle.wait()
+    return math.ceil(throttle.duration if wait is None else wait)

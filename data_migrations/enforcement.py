@@ -165,6 +165,17 @@ def index_state(schema_editor, table, name):
     return "valid" if valid else "invalid"
 
 
+def execute_ddl(schema_editor, sql):
+    """``schema_editor.execute``, but also inside the transaction a ``RunPython`` runs in on
+    MariaDB/MySQL, where Django refuses DDL (it commits what came before; here nothing did)."""
+    connection = schema_editor.connection
+    if connection.in_atomic_block and not connection.features.can_rollback_ddl:
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+    else:
+        schema_editor.execute(sql)
+
+
 def drop_index(schema_editor, table, name):
     """Drop the index ``name`` (not a constraint) if it is there, without blocking writes on
     PostgreSQL when outside a transaction."""
@@ -172,12 +183,12 @@ def drop_index(schema_editor, table, name):
     connection = schema_editor.connection
     if connection.vendor == "postgresql":
         concurrently = "" if connection.in_atomic_block else "CONCURRENTLY "
-        schema_editor.execute(f"DROP INDEX {concurrently}IF EXISTS {quote(name)}")
+        execute_ddl(schema_editor, f"DROP INDEX {concurrently}IF EXISTS {quote(name)}")
     elif connection.vendor == "mysql":
         if index_state(schema_editor, table, name):
-            schema_editor.execute(f"DROP INDEX {quote(name)} ON {quote(table)}")
+            execute_ddl(schema_editor, f"DROP INDEX {quote(name)} ON {quote(table)}")
     else:
-        schema_editor.execute(f"DROP INDEX IF EXISTS {quote(name)}")
+        execute_ddl(schema_editor, f"DROP INDEX IF EXISTS {quote(name)}")
 
 
 def drop_enforcement_index(schema_editor, table, name):
@@ -187,7 +198,9 @@ def drop_enforcement_index(schema_editor, table, name):
     state = index_state(schema_editor, table, name)
     quote = schema_editor.quote_name
     if state == "constraint":
-        schema_editor.execute(f"ALTER TABLE {quote(table)} DROP CONSTRAINT IF EXISTS {quote(name)}")
+        execute_ddl(
+            schema_editor, f"ALTER TABLE {quote(table)} DROP CONSTRAINT IF EXISTS {quote(name)}"
+        )
     elif state is not None:
         if schema_editor.connection.vendor == "sqlite" and not sqlite_index(schema_editor, name):
             return False

@@ -2,15 +2,14 @@
 :mod:`authfold.accounts.caseless`, keys that no longer match their user, blank emails, and
 accounts without a usable password.
 
-One pass (:class:`KeyCheck`) reads every user once, in primary-key pages, with its key row
-(:class:`authfold.accounts.models.CaselessKey`, after migration 0001), and computes the user's keys
-the one way :mod:`authfold.accounts.caseless` defines them. A key row that matches is trusted; the
-database then finds the twins among trusted rows (``GROUP BY username_digest HAVING COUNT(*) >
-1``, over the index). A user with no key row, or whose row no longer matches (written around
-``Model.save()``: ``bulk_create``, ``update()``, raw SQL) is a *suspect*: only a 64-bit hash of
-its key and its id are kept (:class:`KeyHashes`, 16 bytes a suspect, so memory stays bounded at
-millions of users), and its fresh digest is looked up in the key table, page by page. Before our
-migrations there is no key table and every user is a suspect.
+One pass (:class:`KeyCheck`) reads every user once, in primary-key order, with its key row
+(:class:`authfold.accounts.models.CaselessKey`, after migration 0001; none before), and computes
+the user's keys the one way :mod:`authfold.accounts.caseless` defines them. It counts the users
+without a key row and those whose row no longer matches them (written around ``Model.save()``:
+``bulk_create``, ``update()``, raw SQL), and keeps, per user, its id and a 64-bit hash of each
+key: 48 bytes a user in ``array`` buckets, so memory stays bounded at millions of users. Twins
+are the users whose hashes repeat, read back and compared by their keys. Because the keys are
+computed here, a twin is found whatever its key row says: stale, missing or dead.
 
 SQLite and MariaDB/MySQL cannot compute the key themselves (no Unicode NFKC, and their case
 folding is ASCII-only or collation-bound), so on them this pass is the only place where a write
@@ -24,8 +23,10 @@ import bisect
 from array import array
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 
-from django.db.models import Count, Q
+from django.db import connections, transaction
+from django.db.models import Q
 
 from authfold.accounts.caseless import digest, email_key, username_key
 from authfold.accounts.keys import orphan_keys
@@ -239,21 +240,14 @@ class Survey:
         return self._groups[kind]
 
     def _find_conflicts(self, kind):
-        """Candidates from the database's grouping of trusted digests and from the suspects,
-        then grouped here by the key itself (a shared stale digest is no conflict)."""
+        """The accounts whose key's hash repeats, grouped here by the key itself (a collision of
+        two hashes is no conflict)."""
         key_of = username_key if kind == "username" else email_key
-        check = self.check()
-        keyed = self.keys is not None
         accounts = []
-        for batch in chunks(check.suspects_to_look_at(kind), DIGESTS_PER_QUERY):
-            accounts += accounts_with_key_state(self.users.filter(pk__in=batch), keyed)
-        digests = set(check.bridged_digests[kind])
-        if keyed:
-            digests |= self.shared_digests(kind)
-        column = f"caseless_key__{kind}_digest"
-        for batch in chunks(sorted(digests), DIGESTS_PER_QUERY):
-            holders = self.users.filter(**{f"{column}__in": batch})
-            accounts += accounts_with_key_state(holders, keyed)
+        for batch in chunks(self.check().repeated_ids(kind), DIGESTS_PER_QUERY):
+            accounts += accounts_with_key_state(
+                self.users.filter(pk__in=batch), self.keys is not None
+            )
         by_key = {}
         for account in accounts:
             key = key_of(getattr(account, kind))
@@ -265,24 +259,27 @@ class Survey:
             if len(members) > 1
         ]
 
-    def shared_digests(self, kind):
-        """The digests more than one key row holds, grouped by the database over its index."""
-        column = f"{kind}_digest"
-        return set(
-            self.keys.filter(**{f"{column}__isnull": False})
-            .values(column)
-            .annotate(accounts=Count("*"))
-            .filter(accounts__gt=1)
-            .values_list(column, flat=True)
-        )
+
+def streamed_pages(queryset, fields, page_size=PAGE_SIZE):
+    """Rows of ``queryset`` in primary-key order, a page at a time: from one statement where the
+    database streams it (a server-side cursor on PostgreSQL, SQLite's own stepping), else by
+    :func:`pages`. Call it inside a transaction: outside one, PostgreSQL would first copy the
+    whole result aside (``WITH HOLD``)."""
+    if connections[queryset.db].vendor == "mysql":
+        yield from pages(queryset, fields, page_size)
+        return
+    rows = queryset.order_by("pk").values_list(*fields).iterator(chunk_size=page_size)
+    while page := list(islice(rows, page_size)):
+        yield page
 
 
 class KeyCheck:
-    """One pass over every user, in primary-key pages: its keys, computed here, against its key
+    """One pass over every user, in primary-key order: its keys, computed here, against its key
     row. Counts the users, those with a row (``keyed``), without one (``missing``) and with a row
-    that no longer matches (``stale``); keeps the ids of blank emails; and for each suspect (no
-    row, or a stale digest of that kind) its id and a 64-bit hash of its key, and the digests of
-    the suspects' keys that a key row already holds (``bridged_digests``)."""
+    that no longer matches (``stale``); keeps the ids of blank emails; and for each user its id
+    and a 64-bit hash of each key (16 bytes a key), which find the twins without asking the
+    database to group the digests (sorting a million digests under a locale's collation cost
+    PostgreSQL more than the whole pass)."""
 
     def __init__(self, survey):
         self.survey = survey
@@ -291,10 +288,8 @@ class KeyCheck:
         self.missing = 0
         self.stale = 0
         self.blank_emails = array("q")
-        self.suspect_ids = {kind: array("q") for kind in KINDS}
-        self.suspect_hashes = {kind: array("Q") for kind in KINDS}
-        self.bridged_ids = {kind: set() for kind in KINDS}
-        self.bridged_digests = {kind: set() for kind in KINDS}
+        self.ids = {kind: array("q") for kind in KINDS}
+        self.key_hashes = {kind: array("Q") for kind in KINDS}
         self.hashes = {kind: KeyHashes() for kind in KINDS}
 
     def run(self):
@@ -303,90 +298,61 @@ class KeyCheck:
         fields = ("pk", "username", "email")
         if keyed:
             fields += ("caseless_key__username_digest", "caseless_key__email_digest")
-        for rows in pages(survey.users, fields):
-            fresh = self.check_page(rows) if keyed else self.hash_page(rows)
-            for kind in KINDS:
-                if fresh[kind]:
-                    self.bridge(kind, fresh[kind])
-            if survey.progress:
-                survey.progress(len(rows))
+        with transaction.atomic(using=survey.using):
+            for rows in streamed_pages(survey.users, fields):
+                self.users += len(rows)
+                # Without a key table, every user is one without a key row.
+                self.check_page(rows if keyed else ((*row, None, None) for row in rows))
+                if survey.progress:
+                    survey.progress(len(rows))
         for kind in KINDS:
-            self.hashes[kind].add_hashes(self.suspect_hashes[kind])
-
-    def hash_page(self, rows):
-        """No key table: every user is a suspect, and there is nothing to bridge to."""
-        self.users += len(rows)
-        self.missing += len(rows)
-        ids, hashes = self.suspect_ids, self.suspect_hashes
-        for pk, username, email in rows:
-            ids["username"].append(pk)
-            hashes["username"].append(hash(username_key(username)) & HASH_MASK)
-            key = email_key(email)
-            if key is None:
-                self.blank_emails.append(pk)
-            else:
-                ids["email"].append(pk)
-                hashes["email"].append(hash(key) & HASH_MASK)
-        return {"username": None, "email": None}
+            self.hashes[kind].add_hashes(self.key_hashes[kind])
 
     def check_page(self, rows):
-        """Compare each user's keys with its row; returns the suspects' fresh digests, by kind,
-        as {digest: [id, ...]}."""
-        self.users += len(rows)
-        fresh = {"username": {}, "email": {}}
-        ids, hashes = self.suspect_ids, self.suspect_hashes
+        """Hash each user's keys, and compare their digests with its key row (the loop the whole
+        audit's time goes to, kept tight)."""
+        user_ids, user_hashes = self.ids["username"], self.key_hashes["username"]
+        email_ids, email_hashes = self.ids["email"], self.key_hashes["email"]
+        blank = self.blank_emails
+        missing = keyed = stale = 0
         for pk, username, email, stored_username, stored_email in rows:
             ukey = username_key(username)
-            udigest = digest(ukey)
             ekey = email_key(email)
-            edigest = None if ekey is None else digest(ekey)
+            user_ids.append(pk)
+            user_hashes.append(hash(ukey) & HASH_MASK)
             if ekey is None:
-                self.blank_emails.append(pk)
-            if stored_username is None:
-                self.missing += 1
+                blank.append(pk)
             else:
-                self.keyed += 1
-                if stored_username == udigest and stored_email == edigest:
-                    continue
-                self.stale += 1
-            if stored_username != udigest:
-                ids["username"].append(pk)
-                hashes["username"].append(hash(ukey) & HASH_MASK)
-                fresh["username"].setdefault(udigest, []).append(pk)
-            if ekey is not None and (stored_username is None or stored_email != edigest):
-                ids["email"].append(pk)
-                hashes["email"].append(hash(ekey) & HASH_MASK)
-                fresh["email"].setdefault(edigest, []).append(pk)
-        return fresh
+                email_ids.append(pk)
+                email_hashes.append(hash(ekey) & HASH_MASK)
+            if stored_username is None:
+                missing += 1
+                continue
+            keyed += 1
+            if stored_username != digest(ukey) or stored_email != (
+                None if ekey is None else digest(ekey)
+            ):
+                stale += 1
+        self.missing += missing
+        self.keyed += keyed
+        self.stale += stale
 
-    def bridge(self, kind, fresh):
-        """Ask the key table which of the suspects' fresh digests a key row already holds."""
-        column = f"{kind}_digest"
-        for batch in chunks(sorted(fresh), DIGESTS_PER_QUERY):
-            found = self.survey.keys.filter(**{f"{column}__in": batch}).values_list(
-                column, flat=True
-            )
-            for held in found:
-                self.bridged_digests[kind].add(held)
-                self.bridged_ids[kind].update(fresh[held])
-
-    def suspects_to_look_at(self, kind):
-        """The ids of the suspects that may be in a group: their hash repeats among the
-        suspects, or a key row holds their digest."""
+    def repeated_ids(self, kind):
+        """The ids of the users whose key's hash repeats: every twin, and rarely a collision."""
         repeated = self.hashes[kind].repeated()
-        picked = set(self.bridged_ids[kind])
-        if repeated:
-            picked.update(
-                pk
-                for pk, value in zip(self.suspect_ids[kind], self.suspect_hashes[kind], strict=True)
-                if value in repeated
-            )
-        return sorted(picked)
+        if not repeated:
+            return []
+        return [
+            pk
+            for pk, value in zip(self.ids[kind], self.key_hashes[kind], strict=True)
+            if value in repeated
+        ]
 
 
 class UsernameCensus:
-    """Answers "is this username (in any case) taken?" for many names at once: keyed users through
-    the key table's index, suspects through the pass's hashes."""
+    """Answers "is this username (in any case) taken?" for many names at once: through the pass's
+    hashes of every user's key, and through the key table's index (a stale row's old name counts
+    as taken: a new name must be free by both)."""
 
     def __init__(self, survey):
         self.survey = survey

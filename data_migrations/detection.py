@@ -2,14 +2,15 @@
 :mod:`authfold.accounts.caseless`, keys that no longer match their user, blank emails, and
 accounts without a usable password.
 
-One pass (:class:`KeyCheck`) reads every user once, in primary-key order, with its key row
-(:class:`authfold.accounts.models.CaselessKey`, after migration 0001; none before), and computes
-the user's keys the one way :mod:`authfold.accounts.caseless` defines them. It counts the users
-without a key row and those whose row no longer matches them (written around ``Model.save()``:
-``bulk_create``, ``update()``, raw SQL), and keeps, per user, its id and a 64-bit hash of each
-key: 48 bytes a user in ``array`` buckets, so memory stays bounded at millions of users. Twins
-are the users whose hashes repeat, read back and compared by their keys. Because the keys are
-computed here, a twin is found whatever its key row says: stale, missing or dead.
+One pass (:class:`KeyCheck`) reads every user once, in primary-key pages, with its key row
+(:class:`authfold.accounts.models.CaselessKey`, after migration 0001), and computes the user's keys
+the one way :mod:`authfold.accounts.caseless` defines them. A key row that matches is trusted; the
+database then finds the twins among trusted rows (``GROUP BY username_digest HAVING COUNT(*) >
+1``, over the index). A user with no key row, or whose row no longer matches (written around
+``Model.save()``: ``bulk_create``, ``update()``, raw SQL) is a *suspect*: only a 64-bit hash of
+its key and its id are kept (:class:`KeyHashes`, 16 bytes a suspect, so memory stays bounded at
+millions of users), and its fresh digest is looked up in the key table, page by page. Before our
+migrations there is no key table and every user is a suspect.
 
 SQLite and MariaDB/MySQL cannot compute the key themselves (no Unicode NFKC, and their case
 folding is ASCII-only or collation-bound), so on them this pass is the only place where a write
@@ -26,7 +27,8 @@ from datetime import datetime
 from itertools import islice
 
 from django.db import connections, transaction
-from django.db.models import Q
+from django.db.models import Count, F, Q
+from django.db.models.functions import Collate
 
 from authfold.accounts.caseless import digest, email_key, username_key
 from authfold.accounts.keys import orphan_keys
@@ -240,14 +242,21 @@ class Survey:
         return self._groups[kind]
 
     def _find_conflicts(self, kind):
-        """The accounts whose key's hash repeats, grouped here by the key itself (a collision of
-        two hashes is no conflict)."""
+        """Candidates from the database's grouping of trusted digests and from the suspects,
+        then grouped here by the key itself (a shared stale digest is no conflict)."""
         key_of = username_key if kind == "username" else email_key
+        check = self.check()
+        keyed = self.keys is not None
         accounts = []
-        for batch in chunks(self.check().repeated_ids(kind), DIGESTS_PER_QUERY):
-            accounts += accounts_with_key_state(
-                self.users.filter(pk__in=batch), self.keys is not None
-            )
+        for batch in chunks(check.suspects_to_look_at(kind), DIGESTS_PER_QUERY):
+            accounts += accounts_with_key_state(self.users.filter(pk__in=batch), keyed)
+        digests = set(check.bridged_digests[kind])
+        if keyed:
+            digests |= self.shared_digests(kind)
+        column = f"caseless_key__{kind}_digest"
+        for batch in chunks(sorted(digests), DIGESTS_PER_QUERY):
+            holders = self.users.filter(**{f"{column}__in": batch})
+            accounts += accounts_with_key_state(holders, keyed)
         by_key = {}
         for account in accounts:
             key = key_of(getattr(account, kind))
@@ -259,12 +268,31 @@ class Survey:
             if len(members) > 1
         ]
 
+    def shared_digests(self, kind):
+        """The digests more than one key row holds, grouped by the database.
+
+        On PostgreSQL byte by byte (``COLLATE "C"``): digests are ASCII hex, and grouping a
+        million of them under the database's locale collation took longer than the whole pass.
+        """
+        column = f"{kind}_digest"
+        grouped = F(column)
+        if connections[self.using].vendor == "postgresql":
+            grouped = Collate(column, "C")
+        return set(
+            self.keys.filter(**{f"{column}__isnull": False})
+            .values(shared=grouped)
+            .annotate(accounts=Count("*"))
+            .filter(accounts__gt=1)
+            .values_list("shared", flat=True)
+        )
+
 
 def streamed_pages(queryset, fields, page_size=PAGE_SIZE):
     """Rows of ``queryset`` in primary-key order, a page at a time: from one statement where the
     database streams it (a server-side cursor on PostgreSQL, SQLite's own stepping), else by
     :func:`pages`. Call it inside a transaction: outside one, PostgreSQL would first copy the
-    whole result aside (``WITH HOLD``)."""
+    whole result aside (``WITH HOLD``). (Keyset pages over the join made PostgreSQL hash the whole
+    key table once per page.)"""
     if connections[queryset.db].vendor == "mysql":
         yield from pages(queryset, fields, page_size)
         return
@@ -274,12 +302,11 @@ def streamed_pages(queryset, fields, page_size=PAGE_SIZE):
 
 
 class KeyCheck:
-    """One pass over every user, in primary-key order: its keys, computed here, against its key
+    """One pass over every user, in primary-key pages: its keys, computed here, against its key
     row. Counts the users, those with a row (``keyed``), without one (``missing``) and with a row
-    that no longer matches (``stale``); keeps the ids of blank emails; and for each user its id
-    and a 64-bit hash of each key (16 bytes a key), which find the twins without asking the
-    database to group the digests (sorting a million digests under a locale's collation cost
-    PostgreSQL more than the whole pass)."""
+    that no longer matches (``stale``); keeps the ids of blank emails; and for each suspect (no
+    row, or a stale digest of that kind) its id and a 64-bit hash of its key, and the digests of
+    the suspects' keys that a key row already holds (``bridged_digests``)."""
 
     def __init__(self, survey):
         self.survey = survey
@@ -288,8 +315,10 @@ class KeyCheck:
         self.missing = 0
         self.stale = 0
         self.blank_emails = array("q")
-        self.ids = {kind: array("q") for kind in KINDS}
-        self.key_hashes = {kind: array("Q") for kind in KINDS}
+        self.suspect_ids = {kind: array("q") for kind in KINDS}
+        self.suspect_hashes = {kind: array("Q") for kind in KINDS}
+        self.bridged_ids = {kind: set() for kind in KINDS}
+        self.bridged_digests = {kind: set() for kind in KINDS}
         self.hashes = {kind: KeyHashes() for kind in KINDS}
 
     def run(self):
@@ -300,59 +329,90 @@ class KeyCheck:
             fields += ("caseless_key__username_digest", "caseless_key__email_digest")
         with transaction.atomic(using=survey.using):
             for rows in streamed_pages(survey.users, fields):
-                self.users += len(rows)
-                # Without a key table, every user is one without a key row.
-                self.check_page(rows if keyed else ((*row, None, None) for row in rows))
+                fresh = self.check_page(rows) if keyed else self.hash_page(rows)
+                for kind in KINDS:
+                    if fresh[kind]:
+                        self.bridge(kind, fresh[kind])
                 if survey.progress:
                     survey.progress(len(rows))
         for kind in KINDS:
-            self.hashes[kind].add_hashes(self.key_hashes[kind])
+            self.hashes[kind].add_hashes(self.suspect_hashes[kind])
+
+    def hash_page(self, rows):
+        """No key table: every user is a suspect, and there is nothing to bridge to."""
+        self.users += len(rows)
+        self.missing += len(rows)
+        ids, hashes = self.suspect_ids, self.suspect_hashes
+        for pk, username, email in rows:
+            ids["username"].append(pk)
+            hashes["username"].append(hash(username_key(username)) & HASH_MASK)
+            key = email_key(email)
+            if key is None:
+                self.blank_emails.append(pk)
+            else:
+                ids["email"].append(pk)
+                hashes["email"].append(hash(key) & HASH_MASK)
+        return {"username": None, "email": None}
 
     def check_page(self, rows):
-        """Hash each user's keys, and compare their digests with its key row (the loop the whole
-        audit's time goes to, kept tight)."""
-        user_ids, user_hashes = self.ids["username"], self.key_hashes["username"]
-        email_ids, email_hashes = self.ids["email"], self.key_hashes["email"]
-        blank = self.blank_emails
-        missing = keyed = stale = 0
+        """Compare each user's keys with its row; returns the suspects' fresh digests, by kind,
+        as {digest: [id, ...]}."""
+        self.users += len(rows)
+        fresh = {"username": {}, "email": {}}
+        ids, hashes = self.suspect_ids, self.suspect_hashes
+        # The loop the audit's time goes to: every user, two keys and two digests.
         for pk, username, email, stored_username, stored_email in rows:
             ukey = username_key(username)
+            udigest = digest(ukey)
             ekey = email_key(email)
-            user_ids.append(pk)
-            user_hashes.append(hash(ukey) & HASH_MASK)
+            edigest = None if ekey is None else digest(ekey)
             if ekey is None:
-                blank.append(pk)
-            else:
-                email_ids.append(pk)
-                email_hashes.append(hash(ekey) & HASH_MASK)
+                self.blank_emails.append(pk)
             if stored_username is None:
-                missing += 1
-                continue
-            keyed += 1
-            if stored_username != digest(ukey) or stored_email != (
-                None if ekey is None else digest(ekey)
-            ):
-                stale += 1
-        self.missing += missing
-        self.keyed += keyed
-        self.stale += stale
+                self.missing += 1
+            else:
+                self.keyed += 1
+                if stored_username == udigest and stored_email == edigest:
+                    continue
+                self.stale += 1
+            if stored_username != udigest:
+                ids["username"].append(pk)
+                hashes["username"].append(hash(ukey) & HASH_MASK)
+                fresh["username"].setdefault(udigest, []).append(pk)
+            if ekey is not None and (stored_username is None or stored_email != edigest):
+                ids["email"].append(pk)
+                hashes["email"].append(hash(ekey) & HASH_MASK)
+                fresh["email"].setdefault(edigest, []).append(pk)
+        return fresh
 
-    def repeated_ids(self, kind):
-        """The ids of the users whose key's hash repeats: every twin, and rarely a collision."""
+    def bridge(self, kind, fresh):
+        """Ask the key table which of the suspects' fresh digests a key row already holds."""
+        column = f"{kind}_digest"
+        for batch in chunks(sorted(fresh), DIGESTS_PER_QUERY):
+            found = self.survey.keys.filter(**{f"{column}__in": batch}).values_list(
+                column, flat=True
+            )
+            for held in found:
+                self.bridged_digests[kind].add(held)
+                self.bridged_ids[kind].update(fresh[held])
+
+    def suspects_to_look_at(self, kind):
+        """The ids of the suspects that may be in a group: their hash repeats among the
+        suspects, or a key row holds their digest."""
         repeated = self.hashes[kind].repeated()
-        if not repeated:
-            return []
-        return [
-            pk
-            for pk, value in zip(self.ids[kind], self.key_hashes[kind], strict=True)
-            if value in repeated
-        ]
+        picked = set(self.bridged_ids[kind])
+        if repeated:
+            picked.update(
+                pk
+                for pk, value in zip(self.suspect_ids[kind], self.suspect_hashes[kind], strict=True)
+                if value in repeated
+            )
+        return sorted(picked)
 
 
 class UsernameCensus:
-    """Answers "is this username (in any case) taken?" for many names at once: through the pass's
-    hashes of every user's key, and through the key table's index (a stale row's old name counts
-    as taken: a new name must be free by both)."""
+    """Answers "is this username (in any case) taken?" for many names at once: keyed users through
+    the key table's index, suspects through the pass's hashes."""
 
     def __init__(self, survey):
         self.survey = survey

@@ -1,15 +1,20 @@
 """Finding the accounts that clash: usernames (and emails) that are the same under
-:mod:`authfold.accounts.caseless`, blank emails, and accounts without a usable password.
+:mod:`authfold.accounts.caseless`, keys that no longer match their user, blank emails, and
+accounts without a usable password.
 
-Two ways to find twins, with the same answer:
+One pass (:class:`KeyCheck`) reads every user once, in primary-key pages, with its key row
+(:class:`authfold.accounts.models.CaselessKey`, after migration 0001), and computes the user's keys
+the one way :mod:`authfold.accounts.caseless` defines them. A key row that matches is trusted; the
+database then finds the twins among trusted rows (``GROUP BY username_digest HAVING COUNT(*) >
+1``, over the index). A user with no key row, or whose row no longer matches (written around
+``Model.save()``: ``bulk_create``, ``update()``, raw SQL) is a *suspect*: only a 64-bit hash of
+its key and its id are kept (:class:`KeyHashes`, 16 bytes a suspect, so memory stays bounded at
+millions of users), and its fresh digest is looked up in the key table, page by page. Before our
+migrations there is no key table and every user is a suspect.
 
-- **The key table** (:class:`authfold.accounts.models.CaselessKey`, after migration 0001): the database
-  groups the indexed digests (``GROUP BY username_digest HAVING COUNT(*) > 1``), so the work that
-  reaches Python grows with the conflicts, not with the users.
-- **A scan**, for users with no key row: every user on a copy of production taken before our
-  migrations (no key table yet), or users written around ``Model.save()`` since (``bulk_create``,
-  raw SQL). Users are read in primary-key pages and only a 64-bit hash of each key is kept
-  (:class:`KeyHashes`, 8 bytes a user), so memory stays bounded at millions of users.
+SQLite and MariaDB/MySQL cannot compute the key themselves (no Unicode NFKC, and their case
+folding is ASCII-only or collation-bound), so on them this pass is the only place where a write
+around ``save()`` becomes visible.
 
 Every function takes the models (real, or historical from ``apps.get_model``) and a database
 alias; ``key_model`` is ``None`` when the key table does not exist on that database.
@@ -19,9 +24,11 @@ import bisect
 from array import array
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 
-from django.db.models import Count, Q
-from django.db.models.functions import Substr
+from django.db import connections, transaction
+from django.db.models import Count, F, Q
+from django.db.models.functions import Collate
 
 from authfold.accounts.caseless import digest, email_key, username_key
 from authfold.accounts.keys import orphan_keys
@@ -43,6 +50,9 @@ class Account:
     is_active: bool
     last_login: datetime | None
     date_joined: datetime
+    # Whether its key row holds its username's digest: the account the database knew by the name,
+    # which keeps it against twins written around the rule (see planning.plan_resolution).
+    holds_key: bool = False
 
     @classmethod
     def from_row(cls, row):
@@ -76,11 +86,10 @@ class KeyHashes:
         self.buckets[value & 0xFF].append(value)
         self.sorted = False
 
-    def add_all(self, keys):
-        """Add many keys at once (the scan's inner loop, kept tight)."""
+    def add_hashes(self, values):
+        """Add many ``key_hash`` values at once."""
         buckets = self.buckets
-        for key in keys:
-            value = hash(key) & HASH_MASK
+        for value in values:
             buckets[value & 0xFF].append(value)
         self.sorted = False
 
@@ -110,19 +119,6 @@ class KeyHashes:
         return repeated
 
 
-# What ``str.strip()`` removes: every such character is in the Basic Multilingual Plane.
-WHITESPACE = [chr(code) for code in range(0x10000) if chr(code).isspace()]
-
-
-def blank_email_candidates(users):
-    """The users whose email may be blank: NULL, empty, or starting with a character
-    ``str.strip()`` removes (a whitespace-only address starts with one). One cheap test per row:
-    a regular expression would make SQLite call back into Python for every row."""
-    return users.alias(first_character=Substr("email", 1, 1)).filter(
-        Q(email__isnull=True) | Q(email="") | Q(first_character__in=WHITESPACE)
-    )
-
-
 def chunks(items, size):
     items = list(items)
     for start in range(0, len(items), size):
@@ -146,6 +142,20 @@ def pages(queryset, fields, page_size=PAGE_SIZE):
         yield rows
 
 
+ACCOUNT_FIELDS_WITH_KEY = (*ACCOUNT_FIELDS, "caseless_key__username_digest")
+KINDS = ("username", "email")
+
+
+def accounts_with_key_state(users, keyed):
+    """The :class:`Account` of each user in ``users``, ``holds_key`` filled in when ``keyed``."""
+    if not keyed:
+        return [Account.from_row(row) for row in users.values_list(*ACCOUNT_FIELDS)]
+    return [
+        Account(*row[:-1], holds_key=row[-1] == digest(username_key(row[1])))
+        for row in users.values_list(*ACCOUNT_FIELDS_WITH_KEY)
+    ]
+
+
 class Survey:
     """The clashes in one database's users, found once and then read as often as needed.
 
@@ -158,54 +168,54 @@ class Survey:
         self.keys = key_model._default_manager.using(using) if key_model is not None else None
         self.using = using
         self.progress = progress
-        self._scan = None
-        self._counts = None
-        self._without_key = None
+        self._check = None
+        self._unusable_passwords = None
         self._orphan_keys = None
         self._groups = {}
 
-    # How many, and which, users have no key row.
+    # The one pass, and what it counted.
+
+    def check(self):
+        """Every user read once, its keys computed and compared with its key row (see
+        :class:`KeyCheck`)."""
+        if self._check is None:
+            self._check = KeyCheck(self)
+            self._check.run()
+        return self._check
 
     def counts(self):
         """How many users, and how many of them cannot log in with a password (informational:
-        single sign-on, invitations), in one pass over the table."""
-        if self._counts is None:
-            self._counts = self.users.aggregate(
-                users=Count("pk"),
-                unusable_passwords=Count("pk", filter=Q(password="") | Q(password__startswith="!")),
-            )
-        return self._counts
+        single sign-on, invitations)."""
+        if self._unusable_passwords is None:
+            self._unusable_passwords = self.users.filter(
+                Q(password="") | Q(password__startswith="!")
+            ).count()
+        return {"users": self.check().users, "unusable_passwords": self._unusable_passwords}
 
     def users_without_key_count(self):
         """Users with no key row (all of them before migration 0001)."""
-        if self._without_key is None:
-            if self.keys is None:
-                self._without_key = self.counts()["users"]
-            # Every key row but the dead ones belongs to a user: equal counts mean none lacks one.
-            elif self.counts()["users"] == self.keys.count() - self.orphan_keys_count():
-                self._without_key = 0
-            else:
-                self._without_key = self.users.filter(caseless_key__isnull=True).count()
-        return self._without_key
+        return self.check().missing
+
+    def stale_keys_count(self):
+        """Users whose key row no longer matches their username or email (written around
+        ``Model.save()``); 0 with no key table."""
+        return self.check().stale
 
     def orphan_keys_count(self):
         """Key rows whose user is gone (deleted around Django's cascade); 0 with no key table."""
         if self._orphan_keys is None:
-            keyed = self.key_model is not None
-            self._orphan_keys = orphan_keys(self.key_model, self.using).count() if keyed else 0
+            self._orphan_keys = 0
+            # Every key row but the dead ones belongs to a user the pass saw with its row.
+            if self.keys is not None and self.keys.count() != self.check().keyed:
+                self._orphan_keys = orphan_keys(self.key_model, self.using).count()
         return self._orphan_keys
 
-    def unkeyed_users(self):
-        if self.keys is None:
-            return self.users.all()
-        return self.users.filter(caseless_key__isnull=True)
-
-    def scan(self):
-        """Hashes of the keys of the users without a key row, read once."""
-        if self._scan is None:
-            self._scan = UnkeyedScan(self)
-            self._scan.run()
-        return self._scan
+    def keys_out_of_step(self):
+        """Whether some user lacks a key row or has one that no longer matches it (only once the
+        key table exists: before our migrations no user has one, and that is expected)."""
+        return self.keys is not None and bool(
+            self.users_without_key_count() or self.stale_keys_count()
+        )
 
     # The findings.
 
@@ -219,12 +229,8 @@ class Survey:
 
     def blank_emails(self):
         """``(id, username)`` of each account with a blank email, streamed in id order."""
-        # The database narrows; authfold.accounts.caseless decides.
-        candidates = blank_email_candidates(self.users)
-        for rows in pages(candidates, ("pk", "username", "email")):
-            for pk, username, email in rows:
-                if email_key(email) is None:
-                    yield pk, username
+        for batch in chunks(self.check().blank_emails, DIGESTS_PER_QUERY):
+            yield from self.users.filter(pk__in=batch).order_by("pk").values_list("pk", "username")
 
     def username_census(self):
         """Which usernames exist, for the planner to check new names against."""
@@ -236,23 +242,21 @@ class Survey:
         return self._groups[kind]
 
     def _find_conflicts(self, kind):
+        """Candidates from the database's grouping of trusted digests and from the suspects,
+        then grouped here by the key itself (a shared stale digest is no conflict)."""
         key_of = username_key if kind == "username" else email_key
-        column = f"{kind}_digest"
-        scan = self.scan()
-        digests = set(scan.bridged_digests[kind])
-        if self.keys is not None:
-            digests |= set(
-                self.keys.filter(**{f"{column}__isnull": False})
-                .values(column)
-                .annotate(accounts=Count("*"))
-                .filter(accounts__gt=1)
-                .values_list(column, flat=True)
-            )
-        accounts = list(scan.members[kind])
+        check = self.check()
+        keyed = self.keys is not None
+        accounts = []
+        for batch in chunks(check.suspects_to_look_at(kind), DIGESTS_PER_QUERY):
+            accounts += accounts_with_key_state(self.users.filter(pk__in=batch), keyed)
+        digests = set(check.bridged_digests[kind])
+        if keyed:
+            digests |= self.shared_digests(kind)
+        column = f"caseless_key__{kind}_digest"
         for batch in chunks(sorted(digests), DIGESTS_PER_QUERY):
-            keyed = self.keys.filter(**{f"{column}__in": batch}).values("user_id")
-            rows = self.users.filter(pk__in=keyed).values_list(*ACCOUNT_FIELDS)
-            accounts.extend(Account.from_row(row) for row in rows)
+            holders = self.users.filter(**{f"{column}__in": batch})
+            accounts += accounts_with_key_state(holders, keyed)
         by_key = {}
         for account in accounts:
             key = key_of(getattr(account, kind))
@@ -264,77 +268,151 @@ class Survey:
             if len(members) > 1
         ]
 
+    def shared_digests(self, kind):
+        """The digests more than one key row holds, grouped by the database.
 
-class UnkeyedScan:
-    """Two passes over the users without a key row (none when every user has one).
+        On PostgreSQL byte by byte (``COLLATE "C"``): digests are ASCII hex, and grouping a
+        million of them under the database's locale collation took longer than the whole pass.
+        """
+        column = f"{kind}_digest"
+        grouped = F(column)
+        if connections[self.using].vendor == "postgresql":
+            grouped = Collate(column, "C")
+        return set(
+            self.keys.filter(**{f"{column}__isnull": False})
+            .values(shared=grouped)
+            .annotate(accounts=Count("*"))
+            .filter(accounts__gt=1)
+            .values_list("shared", flat=True)
+        )
 
-    The first keeps a hash of each username and email key, and asks the key table which of those
-    keys keyed users already have (``bridged_digests``); the second fetches the accounts whose
-    hash repeats or that bridge to a keyed user (``members``).
-    """
+
+def streamed_pages(queryset, fields, page_size=PAGE_SIZE):
+    """Rows of ``queryset`` in primary-key order, a page at a time: from one statement where the
+    database streams it (a server-side cursor on PostgreSQL, SQLite's own stepping), else by
+    :func:`pages`. Call it inside a transaction: outside one, PostgreSQL would first copy the
+    whole result aside (``WITH HOLD``). (Keyset pages over the join made PostgreSQL hash the whole
+    key table once per page.)"""
+    if connections[queryset.db].vendor == "mysql":
+        yield from pages(queryset, fields, page_size)
+        return
+    rows = queryset.order_by("pk").values_list(*fields).iterator(chunk_size=page_size)
+    while page := list(islice(rows, page_size)):
+        yield page
+
+
+class KeyCheck:
+    """One pass over every user, in primary-key pages: its keys, computed here, against its key
+    row. Counts the users, those with a row (``keyed``), without one (``missing``) and with a row
+    that no longer matches (``stale``); keeps the ids of blank emails; and for each suspect (no
+    row, or a stale digest of that kind) its id and a 64-bit hash of its key, and the digests of
+    the suspects' keys that a key row already holds (``bridged_digests``)."""
 
     def __init__(self, survey):
         self.survey = survey
-        self.usernames = KeyHashes()
-        self.emails = KeyHashes()
-        self.bridged_digests = {"username": set(), "email": set()}
-        self.members = {"username": [], "email": []}
-        self.count = 0
+        self.users = 0
+        self.keyed = 0
+        self.missing = 0
+        self.stale = 0
+        self.blank_emails = array("q")
+        self.suspect_ids = {kind: array("q") for kind in KINDS}
+        self.suspect_hashes = {kind: array("Q") for kind in KINDS}
+        self.bridged_ids = {kind: set() for kind in KINDS}
+        self.bridged_digests = {kind: set() for kind in KINDS}
+        self.hashes = {kind: KeyHashes() for kind in KINDS}
 
     def run(self):
         survey = self.survey
-        if survey.keys is not None and survey.users_without_key_count() == 0:
-            return
-        unkeyed = survey.unkeyed_users()
+        keyed = survey.keys is not None
         fields = ("pk", "username", "email")
-        for rows in pages(unkeyed, fields):
-            self.count += len(rows)
-            ukeys = [username_key(username) for _pk, username, _email in rows]
-            ekeys = [key for key in (email_key(email) for _pk, _u, email in rows) if key]
-            self.usernames.add_all(ukeys)
-            self.emails.add_all(ekeys)
-            if survey.keys is not None:
-                self.bridged_digests["username"] |= self._keyed("username", ukeys)
-                self.bridged_digests["email"] |= self._keyed("email", ekeys)
-            if survey.progress:
-                survey.progress(len(rows))
-        repeated = {"username": self.usernames.repeated(), "email": self.emails.repeated()}
-        if not any(repeated.values()) and not any(self.bridged_digests.values()):
-            return
-        # The second pass only picks ids; the accounts' details are read for those ids alone.
-        picked = {"username": [], "email": []}
-        for rows in pages(unkeyed, fields):
-            for pk, username, email in rows:
-                for kind, key in (
-                    ("username", username_key(username)),
-                    ("email", email_key(email)),
-                ):
-                    if key is not None and (
-                        (hash(key) & HASH_MASK) in repeated[kind]
-                        or (
-                            self.bridged_digests[kind] and digest(key) in self.bridged_digests[kind]
-                        )
-                    ):
-                        picked[kind].append(pk)
-        for kind, pks in picked.items():
-            for batch in chunks(pks, DIGESTS_PER_QUERY):
-                rows = survey.users.filter(pk__in=batch).values_list(*ACCOUNT_FIELDS)
-                self.members[kind].extend(Account.from_row(row) for row in rows)
+        if keyed:
+            fields += ("caseless_key__username_digest", "caseless_key__email_digest")
+        with transaction.atomic(using=survey.using):
+            for rows in streamed_pages(survey.users, fields):
+                fresh = self.check_page(rows) if keyed else self.hash_page(rows)
+                for kind in KINDS:
+                    if fresh[kind]:
+                        self.bridge(kind, fresh[kind])
+                if survey.progress:
+                    survey.progress(len(rows))
+        for kind in KINDS:
+            self.hashes[kind].add_hashes(self.suspect_hashes[kind])
 
-    def _keyed(self, kind, keys):
-        """The digests of ``keys`` that some keyed user already has."""
+    def hash_page(self, rows):
+        """No key table: every user is a suspect, and there is nothing to bridge to."""
+        self.users += len(rows)
+        self.missing += len(rows)
+        ids, hashes = self.suspect_ids, self.suspect_hashes
+        for pk, username, email in rows:
+            ids["username"].append(pk)
+            hashes["username"].append(hash(username_key(username)) & HASH_MASK)
+            key = email_key(email)
+            if key is None:
+                self.blank_emails.append(pk)
+            else:
+                ids["email"].append(pk)
+                hashes["email"].append(hash(key) & HASH_MASK)
+        return {"username": None, "email": None}
+
+    def check_page(self, rows):
+        """Compare each user's keys with its row; returns the suspects' fresh digests, by kind,
+        as {digest: [id, ...]}."""
+        self.users += len(rows)
+        fresh = {"username": {}, "email": {}}
+        ids, hashes = self.suspect_ids, self.suspect_hashes
+        # The loop the audit's time goes to: every user, two keys and two digests.
+        for pk, username, email, stored_username, stored_email in rows:
+            ukey = username_key(username)
+            udigest = digest(ukey)
+            ekey = email_key(email)
+            edigest = None if ekey is None else digest(ekey)
+            if ekey is None:
+                self.blank_emails.append(pk)
+            if stored_username is None:
+                self.missing += 1
+            else:
+                self.keyed += 1
+                if stored_username == udigest and stored_email == edigest:
+                    continue
+                self.stale += 1
+            if stored_username != udigest:
+                ids["username"].append(pk)
+                hashes["username"].append(hash(ukey) & HASH_MASK)
+                fresh["username"].setdefault(udigest, []).append(pk)
+            if ekey is not None and (stored_username is None or stored_email != edigest):
+                ids["email"].append(pk)
+                hashes["email"].append(hash(ekey) & HASH_MASK)
+                fresh["email"].setdefault(edigest, []).append(pk)
+        return fresh
+
+    def bridge(self, kind, fresh):
+        """Ask the key table which of the suspects' fresh digests a key row already holds."""
         column = f"{kind}_digest"
-        found = set()
-        for batch in chunks(sorted({digest(key) for key in keys}), DIGESTS_PER_QUERY):
-            found.update(
-                self.survey.keys.filter(**{f"{column}__in": batch}).values_list(column, flat=True)
+        for batch in chunks(sorted(fresh), DIGESTS_PER_QUERY):
+            found = self.survey.keys.filter(**{f"{column}__in": batch}).values_list(
+                column, flat=True
             )
-        return found
+            for held in found:
+                self.bridged_digests[kind].add(held)
+                self.bridged_ids[kind].update(fresh[held])
+
+    def suspects_to_look_at(self, kind):
+        """The ids of the suspects that may be in a group: their hash repeats among the
+        suspects, or a key row holds their digest."""
+        repeated = self.hashes[kind].repeated()
+        picked = set(self.bridged_ids[kind])
+        if repeated:
+            picked.update(
+                pk
+                for pk, value in zip(self.suspect_ids[kind], self.suspect_hashes[kind], strict=True)
+                if value in repeated
+            )
+        return sorted(picked)
 
 
 class UsernameCensus:
     """Answers "is this username (in any case) taken?" for many names at once: keyed users through
-    the key table's index, users without a key through the scan's hashes."""
+    the key table's index, suspects through the pass's hashes."""
 
     def __init__(self, survey):
         self.survey = survey
@@ -342,7 +420,7 @@ class UsernameCensus:
     def taken(self, usernames):
         """The subset of ``usernames`` that some existing account already has, in some case."""
         usernames = list(usernames)
-        hashes = self.survey.scan().usernames
+        hashes = self.survey.check().hashes["username"]
         taken = {name for name in usernames if username_key(name) in hashes}
         if self.survey.keys is not None:
             by_digest = {}

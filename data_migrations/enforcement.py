@@ -12,6 +12,7 @@ from django.db.models import Count
 MAX_GROUPS_NAMED = 20
 
 
+USERNAME_INDEX_NAME = "authfold_caselesskey_username_digest_unique"
 EMAIL_INDEX_NAME = "authfold_caselesskey_email_digest_unique"
 
 
@@ -78,12 +79,19 @@ def refuse_if_twins_remain(user_model, key_model, using):
 
 
 class AddUniqueConstraintConcurrently(migrations.AddConstraint):
-    """``AddConstraint`` for a plain unique constraint that, on PostgreSQL, does not block writes.
+    """``AddConstraint`` for a plain unique constraint that does not block writes on PostgreSQL,
+    and that can be killed at any point and then run again, or reversed.
 
     PostgreSQL builds the index with ``CREATE UNIQUE INDEX CONCURRENTLY`` and then attaches it as
     the constraint (``ADD CONSTRAINT ... USING INDEX``, a catalogue change), so Django's state and
-    the database agree. Needs a non-atomic migration. Elsewhere it is Django's ``AddConstraint``.
-    If the database finds twins while building, the message names them instead of a traceback.
+    the database agree. Needs a non-atomic migration, so a kill can leave the index behind: an
+    INVALID one (killed while building) is dropped and built again, a valid one (killed before
+    or while the constraint waited for its lock) is attached, an attached one is kept. SQLite
+    and MariaDB/MySQL build it in one statement (``CREATE UNIQUE INDEX``, and ``ADD CONSTRAINT``
+    under MariaDB's atomic DDL), which a kill leaves either undone or complete; complete, it is
+    kept. (Django's own ``AddConstraint`` rebuilds the whole table on SQLite, four statements a
+    kill could separate outside a transaction.) If the database finds twins while building, the
+    message names them instead of a traceback.
     """
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
@@ -93,31 +101,127 @@ class AddUniqueConstraintConcurrently(migrations.AddConstraint):
         if not self.allow_migrate_model(schema_editor.connection.alias, model):
             return
         try:
-            if schema_editor.connection.vendor == "postgresql":
-                self.build_concurrently(model, schema_editor)
-            else:
-                super().database_forwards(app_label, schema_editor, from_state, to_state)
+            self.build(model, schema_editor)
         except IntegrityError as error:
             user_model = model._meta.get_field("user").related_model
             groups = username_digest_twins(user_model, model, schema_editor.connection.alias)
             raise TwinsRemain(twins_message(groups)) from error
 
-    def build_concurrently(self, model, schema_editor):
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        model = to_state.apps.get_model(app_label, self.model_name)
+        if not self.allow_migrate_model(schema_editor.connection.alias, model):
+            return
+        if not drop_enforcement_index(schema_editor, model._meta.db_table, self.constraint.name):
+            # On SQLite, a constraint that a later table rebuild wrote into the table itself.
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+    def build(self, model, schema_editor):
+        table = model._meta.db_table
+        name = self.constraint.name
+        columns = [model._meta.get_field(field).column for field in self.constraint.fields]
+        state = index_state(schema_editor, table, name)
+        if state == "constraint" or (
+            state == "valid" and schema_editor.connection.vendor != "postgresql"
+        ):
+            return
         quote = schema_editor.quote_name
-        name = quote(self.constraint.name)
-        table = quote(model._meta.db_table)
-        columns = ", ".join(
-            quote(model._meta.get_field(field).column) for field in self.constraint.fields
+        if schema_editor.connection.vendor == "mysql":
+            schema_editor.add_constraint(model, self.constraint)
+            return
+        if state == "invalid":
+            drop_index(schema_editor, table, name)
+        if state != "valid":
+            build_unique_index(schema_editor, table, columns, name)
+        if schema_editor.connection.vendor == "postgresql":
+            schema_editor.execute(
+                f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} UNIQUE USING INDEX "
+                f"{quote(name)}"
+            )
+
+
+def index_state(schema_editor, table, name):
+    """What a (possibly interrupted) build left under ``name`` on ``table``: ``None`` (nothing),
+    ``"invalid"`` (PostgreSQL: a concurrent build that did not finish, ``pg_index.indisvalid``
+    false), ``"valid"`` (a usable index) or ``"constraint"`` (PostgreSQL: attached as a
+    constraint)."""
+    connection = schema_editor.connection
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            found = name in connection.introspection.get_constraints(cursor, table)
+            return "valid" if found else None
+        cursor.execute(
+            "SELECT i.indisvalid, EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = "
+            "i.indexrelid) FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid "
+            "JOIN pg_class x ON x.oid = i.indexrelid "
+            "WHERE t.relname = %s AND x.relname = %s AND pg_table_is_visible(x.oid)",
+            [table, name],
         )
-        try:
-            schema_editor.execute(f"CREATE UNIQUE INDEX CONCURRENTLY {name} ON {table} ({columns})")
-        except IntegrityError:
-            # A failed concurrent build leaves an INVALID index behind; it must not stay.
-            schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
-            raise
-        schema_editor.execute(
-            f"ALTER TABLE {table} ADD CONSTRAINT {name} UNIQUE USING INDEX {name}"
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    valid, attached = row
+    if attached:
+        return "constraint"
+    return "valid" if valid else "invalid"
+
+
+def execute_ddl(schema_editor, sql):
+    """``schema_editor.execute``, but also inside the transaction a ``RunPython`` runs in on
+    MariaDB/MySQL, where Django refuses DDL (it commits what came before; here nothing did)."""
+    connection = schema_editor.connection
+    if connection.in_atomic_block and not connection.features.can_rollback_ddl:
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+    else:
+        schema_editor.execute(sql)
+
+
+def drop_index(schema_editor, table, name):
+    """Drop the index ``name`` (not a constraint) if it is there, without blocking writes on
+    PostgreSQL when outside a transaction."""
+    quote = schema_editor.quote_name
+    connection = schema_editor.connection
+    if connection.vendor == "postgresql":
+        concurrently = "" if connection.in_atomic_block else "CONCURRENTLY "
+        execute_ddl(schema_editor, f"DROP INDEX {concurrently}IF EXISTS {quote(name)}")
+    elif connection.vendor == "mysql":
+        if index_state(schema_editor, table, name):
+            execute_ddl(schema_editor, f"DROP INDEX {quote(name)} ON {quote(table)}")
+    else:
+        execute_ddl(schema_editor, f"DROP INDEX IF EXISTS {quote(name)}")
+
+
+def drop_enforcement_index(schema_editor, table, name):
+    """Drop whatever an enforcement build left under ``name``: the constraint, a valid or an
+    INVALID index. Returns False only for what cannot be dropped as an index (on SQLite, a
+    constraint inside the table's own definition)."""
+    state = index_state(schema_editor, table, name)
+    quote = schema_editor.quote_name
+    if state == "constraint":
+        execute_ddl(
+            schema_editor, f"ALTER TABLE {quote(table)} DROP CONSTRAINT IF EXISTS {quote(name)}"
         )
+    elif state is not None:
+        if schema_editor.connection.vendor == "sqlite" and not sqlite_index(schema_editor, name):
+            return False
+        drop_index(schema_editor, table, name)
+    return True
+
+
+def sqlite_index(schema_editor, name):
+    """Whether SQLite has ``name`` as an index of its own (which DROP INDEX can drop)."""
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = %s", [name])
+        return cursor.fetchone() is not None
+
+
+def drop_enforcement_leftovers(schema_editor, key_model):
+    """Drop what an interrupted 0003 or 0004 left behind (Django never recorded them, so it never
+    reverses them): the username and email indexes, whatever their state. Migration 0002 calls
+    this before giving renamed twins their names back, which such a leftover would refuse."""
+    table = key_model._meta.db_table
+    for name in (USERNAME_INDEX_NAME, EMAIL_INDEX_NAME):
+        drop_enforcement_index(schema_editor, table, name)
 
 
 def shared_email_groups(user_model, key_model, using, limit=MAX_GROUPS_NAMED):
@@ -150,44 +254,35 @@ def refuse_if_emails_shared(user_model, key_model, using):
         raise SharedEmailsRemain(shared_emails_message(groups))
 
 
-def index_exists(schema_editor, table, name):
-    """Whether ``table`` has an index or constraint called ``name``."""
-    connection = schema_editor.connection
-    with connection.cursor() as cursor:
-        return name in connection.introspection.get_constraints(cursor, table)
+def build_unique_index(schema_editor, table, columns, name):
+    """A unique index, built without blocking writes on PostgreSQL (``CONCURRENTLY``).
 
-
-def build_unique_index(schema_editor, table, column, name):
-    """A database-only unique index, without blocking writes on PostgreSQL; idempotent.
-
-    NULLs never collide in a unique index on SQLite, PostgreSQL or MariaDB/MySQL, so blank emails
-    (``email_digest`` NULL) stay allowed. On MariaDB/MySQL, InnoDB adds it online.
+    If the database refuses it (duplicates), PostgreSQL leaves an INVALID index: it is dropped
+    before the error goes on. NULLs never collide in a unique index on SQLite, PostgreSQL or
+    MariaDB/MySQL, so blank emails (``email_digest`` NULL) stay allowed. On MariaDB/MySQL,
+    InnoDB adds it online.
     """
-    if index_exists(schema_editor, table, name):
-        return
     quote = schema_editor.quote_name
     concurrently = "CONCURRENTLY " if schema_editor.connection.vendor == "postgresql" else ""
+    listed = ", ".join(quote(column) for column in columns)
     try:
         schema_editor.execute(
-            f"CREATE UNIQUE INDEX {concurrently}{quote(name)} ON {quote(table)} ({quote(column)})"
+            f"CREATE UNIQUE INDEX {concurrently}{quote(name)} ON {quote(table)} ({listed})"
         )
     except IntegrityError:
-        drop_unique_index(schema_editor, table, name)  # PostgreSQL leaves an INVALID index
+        drop_index(schema_editor, table, name)
         raise
 
 
-def drop_unique_index(schema_editor, table, name):
-    """Drop the index built by :func:`build_unique_index`, if it is there."""
-    if not index_exists(schema_editor, table, name):
+def ensure_unique_index(schema_editor, table, column, name):
+    """A database-only unique index over ``column``; run again after a kill, it keeps a valid
+    leftover and replaces an INVALID one (PostgreSQL)."""
+    state = index_state(schema_editor, table, name)
+    if state == "invalid":
+        drop_index(schema_editor, table, name)
+    elif state is not None:
         return
-    quote = schema_editor.quote_name
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {quote(name)}")
-    elif vendor == "mysql":
-        schema_editor.execute(f"DROP INDEX {quote(name)} ON {quote(table)}")
-    else:
-        schema_editor.execute(f"DROP INDEX IF EXISTS {quote(name)}")
+    build_unique_index(schema_editor, table, [column], name)
 
 
 class EnforceCaselessEmails(Operation):
@@ -217,7 +312,7 @@ class EnforceCaselessEmails(Operation):
         using = schema_editor.connection.alias
         refuse_if_emails_shared(user_model, key_model, using)
         try:
-            build_unique_index(
+            ensure_unique_index(
                 schema_editor, key_model._meta.db_table, "email_digest", EMAIL_INDEX_NAME
             )
         except IntegrityError as error:
@@ -228,7 +323,7 @@ class EnforceCaselessEmails(Operation):
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
         key_model = from_state.apps.get_model(app_label, "CaselessKey")
         if self.allow_migrate_model(schema_editor.connection.alias, key_model):
-            drop_unique_index(schema_editor, key_model._meta.db_table, EMAIL_INDEX_NAME)
+            drop_enforcement_index(schema_editor, key_model._meta.db_table, EMAIL_INDEX_NAME)
 
     def describe(self):
         return "Make emails caselessly unique (when AUTHFOLD_UNIQUE_EMAIL_CONSTRAINT is on)"

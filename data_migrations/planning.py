@@ -5,6 +5,11 @@ a class); the default, :class:`ActiveThenRecentLoginPolicy`, is the one the READ
 planner around it guarantees what every policy must: new names valid under Django's username
 validator, at most 150 characters, and caselessly unique against every existing name and every
 name planned before them. Plans are deterministic: the same data gives the same plan.
+
+Above every policy: when some accounts of a group hold the name's key (their key row has its
+digest, as every account written through ``Model.save()`` does) and others do not (written around
+it: ``bulk_create``, ``update()``, raw SQL), the name stays with a holder. A row written around the
+rule must not take a name from the account the database knew by it, whatever its dates say.
 """
 
 from dataclasses import dataclass
@@ -130,7 +135,7 @@ def plan_resolution(groups, census, policy=None):
     planned_keys = set()
     planned = []
     for round_groups in chunks(groups, GROUPS_PER_ROUND):
-        ordered = [(group, policy.keeper_order(group.accounts)) for group in round_groups]
+        ordered = [(group, keeper_order(policy, group.accounts)) for group in round_groups]
         first_tries = [
             policy.candidate(account.username, number)
             for _group, accounts in ordered
@@ -145,10 +150,26 @@ def plan_resolution(groups, census, policy=None):
                 new = free_name(policy, census, account.username, taken, planned_keys)
                 planned_keys.add(username_key(new))
                 renames.append(
-                    Rename(account.id, account.username, new, policy.reason(account, keeper))
+                    Rename(account.id, account.username, new, reason(policy, account, keeper))
                 )
             planned.append(PlannedGroup(group.key, keeper, renames))
     return planned
+
+
+def keeper_order(policy, accounts):
+    """The policy's order, with the accounts that hold the name's key first (a stable sort, so
+    the policy still decides among holders, and among the others)."""
+    return sorted(policy.keeper_order(accounts), key=lambda account: not account.holds_key)
+
+
+def reason(policy, account, keeper):
+    """Why ``account`` is renamed: the policy's reason, unless it lost to the key's holder."""
+    if keeper.holds_key and not account.holds_key:
+        return (
+            f"caseless twin of {keeper.username!r} (id {keeper.id}), which held the name's key: "
+            "this account was written around Model.save() (bulk_create, update() or raw SQL)"
+        )
+    return policy.reason(account, keeper)
 
 
 def free_name(policy, census, username, taken, planned_keys):

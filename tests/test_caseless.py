@@ -1,5 +1,7 @@
 """The one definition of "the same username", as a table of pairs, and its lookups per database."""
 
+import unicodedata
+
 import pytest
 from django.contrib.auth import get_user_model
 
@@ -57,6 +59,16 @@ def test_pairs_that_are_different_usernames(first, second):
 def test_normalize_username_applies_nfkc_but_keeps_case():
     assert normalize_username("ＭＡＲＩＡ") == "MARIA"
     assert normalize_username("Straße") == "Straße"
+
+
+def test_the_ascii_shortcut_gives_every_ascii_text_the_full_definitions_key():
+    def full(text):
+        return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+
+    every_ascii_character = "".join(chr(code) for code in range(128))
+    for text in [every_ascii_character, *every_ascii_character]:
+        assert username_key(text) == full(text)
+    assert email_key(" Ann@Example.COM ") == full("Ann@Example.COM")
 
 
 def test_email_key_ignores_case_and_surrounding_space_and_blank_is_none():

@@ -116,5 +116,6 @@ def test_check_exits_1_while_username_twins_exist():
 
 
 def test_check_exits_0_without_username_twins_even_with_shared_emails():
-    bulk_users("ann", "bea", email="same@example.com")
+    User.objects.create_user("ann", "same@example.com")
+    User.objects.create_user("bea", "SAME@example.com")
     audit("--check")

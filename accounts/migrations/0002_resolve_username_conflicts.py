@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import migrations
 from django.db.migrations.loader import MigrationLoader
 
+from authfold.data_migrations.enforcement import drop_enforcement_leftovers
 from authfold.data_migrations.resolution import resolve_username_conflicts, revert_resolution
 
 
@@ -31,6 +32,9 @@ def resolve(apps, schema_editor):
 
 
 def revert(apps, schema_editor):
+    # A 0003 or 0004 killed half way is not recorded, so never reversed: its index would refuse
+    # the old names given back here.
+    drop_enforcement_leftovers(schema_editor, apps.get_model("authfold", "CaselessKey"))
     result = revert_resolution(*models(apps), schema_editor.connection.alias)
     if result.restored or result.refused:
         print()

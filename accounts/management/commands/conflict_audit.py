@@ -1,9 +1,10 @@
 """``manage.py conflict_audit``: find caseless username twins, shared and blank emails; show or
 apply the renames that resolve the twins (the same ones migration 0002 makes).
 
-Exit codes: 0 done (and, with ``--check``, no username conflicts); 1 ``--check`` found username
-conflicts; 2 nothing was done (``--fix`` not confirmed, or not possible yet). docs/AUDIT.md has
-the output shapes.
+Exit codes: 0 done (and, with ``--check``, nothing to repair); 1 ``--check`` found username
+conflicts, or users whose caseless key is missing or stale (written around ``Model.save()``); 2
+nothing was done (``--fix`` not confirmed, or not possible yet). docs/AUDIT.md has the output
+shapes.
 """
 
 import csv
@@ -76,11 +77,26 @@ def table(rows, headers):
     return "\n".join(lines)
 
 
+def needs_repair(survey):
+    """What ``--check`` fails on: username twins, and keys that no longer match their users
+    (where the database cannot compute the key, they are how a write around ``save()`` shows)."""
+    return bool(survey.username_conflicts()) or survey.keys_out_of_step()
+
+
+def repair_keys(using):
+    """Rewrite the stale key rows, then give a key to the users that have none. In that order:
+    a stale row can hold the very digest a keyless user needs."""
+    user_model = get_user_model()
+    refresh_stale_caseless_keys(user_model, CaselessKey, using)
+    backfill_caseless_keys(user_model, CaselessKey, using)
+
+
 class Command(BaseCommand):
     help = (
-        "Report accounts whose usernames are the same in some case, shared and blank emails; "
-        "--plan shows the renames that resolve the twins, --fix applies them, --check exits 1 "
-        "while any username conflict exists."
+        "Report accounts whose usernames are the same in some case, shared and blank emails, "
+        "and caseless keys out of step with their users; --plan shows the renames that resolve "
+        "the twins, --fix applies them and repairs the keys, --check exits 1 while any username "
+        "conflict or missing or stale key exists."
     )
 
     def add_arguments(self, parser):
@@ -100,7 +116,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--check",
             action="store_true",
-            help="Exit with status 1 if any username conflict exists (after --fix, if given).",
+            help=(
+                "Exit with status 1 if any username conflict, or any missing or stale caseless "
+                "key, exists (after --fix, if given)."
+            ),
         )
         parser.add_argument("--database", default=DEFAULT_DB_ALIAS)
 
@@ -114,7 +133,7 @@ class Command(BaseCommand):
             survey = self.fix(survey, options["interactive"])
         else:
             self.report(survey)
-        if options["check"] and survey.username_conflicts():
+        if options["check"] and needs_repair(survey):
             sys.exit(1)
 
     def survey(self):
@@ -154,6 +173,7 @@ class Command(BaseCommand):
             "blank_emails": 0,
             "unusable_passwords": survey.counts()["unusable_passwords"],
             "users_without_key": survey.users_without_key_count(),
+            "stale_keys": survey.stale_keys_count(),
             "orphan_keys": survey.orphan_keys_count(),
         }
         writer = {"text": self.report_text, "json": self.report_json, "csv": self.report_csv}
@@ -253,12 +273,11 @@ class Command(BaseCommand):
                 returncode=2,
             )
         # A user deleted around Django's cascade leaves a dead key that holds its name against a
-        # new owner, and a rename done with update() or raw SQL leaves a stale key that hides its
-        # twin from the survey: remove the first, refresh the second, then look again.
+        # new owner: it goes first. The keys that are missing or stale are repaired only after
+        # the renames, so that the plan still sees which account held each name's key.
         dead = delete_orphan_keys(CaselessKey, self.using)
         if dead and self.format == "text":
             self.stdout.write(f"Deleted {dead} caseless key row(s) whose user was gone.")
-        refresh_stale_caseless_keys(get_user_model(), CaselessKey, self.using)
         survey = self.survey()
         planned = self.plan(survey)
         renames = flatten(planned)
@@ -269,9 +288,8 @@ class Command(BaseCommand):
                 raise CommandError("Nothing changed.", returncode=2)
         result = apply_resolution(get_user_model(), CaselessKey, RenameRecord, renames, self.using)
         self.write_renames(planned, result.renamed, result.skipped)
-        # Twins that appear later come from writes that bypass Model.save(); give those a key.
         try:
-            backfill_caseless_keys(get_user_model(), CaselessKey, self.using)
+            repair_keys(self.using)
         except IntegrityError as error:
             # Only when a rename was skipped and the database already refuses twins (0003).
             raise CommandError(

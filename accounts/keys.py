@@ -18,6 +18,7 @@ from django.db.models import Exists, OuterRef
 from django.db.models.signals import post_save, pre_save
 
 from authfold.accounts.caseless import caseless_keys_ready, email_digest, username_digest
+from authfold.accounts.postgres_index import refused_by_username_index
 from authfold.accounts.user_model import keyed_user_model, logs_in_by_username
 
 
@@ -270,15 +271,20 @@ def refused_username(params, many):
 def report_exact_twins_as_conflicts(execute, sql, params, many, context):
     """A database execute wrapper: every refusal of a username is a CaselessConflict.
 
-    Besides our key index: the user table's own unique index (the same spelling, twice at once)
-    and InnoDB's deadlock between such inserts. Callers handle one exception, whatever refused.
+    Besides our key index: the user table's own unique index (the same spelling, twice at once),
+    PostgreSQL's expression index on the username key (any write path, migration 0008) and
+    InnoDB's deadlock between such inserts. Callers handle one exception, whatever refused.
     """
     try:
         return execute(sql, params, many, context)
     except (IntegrityError, OperationalError) as error:
         if isinstance(error, CaselessConflict):
             raise
-        if is_exact_username_refusal(error, sql) or is_username_insert_deadlock(error, sql):
+        if (
+            is_exact_username_refusal(error, sql)
+            or is_username_insert_deadlock(error, sql)
+            or (writes_user_table(sql) and refused_by_username_index(error))
+        ):
             raise CaselessConflict("username", refused_username(params, many)) from error
         raise
 

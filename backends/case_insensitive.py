@@ -7,8 +7,6 @@ from datetime import datetime
 from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.db.models import CharField, DateTimeField, F, Value
-from django.db.models.functions import Cast
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -19,6 +17,8 @@ from authfold.accounts.caseless import (
     users_with_username,
 )
 from authfold.accounts.conf import authfold_setting, renamed_login_period
+from authfold.accounts.models import RenameRecord
+from authfold.accounts.postgres_index import username_index_ready
 from authfold.accounts.user_model import caseless_rule_applies
 
 logger = logging.getLogger("authfold.login")
@@ -29,26 +29,6 @@ MAX_TWINS_CONSIDERED = 20
 # Set on the user that authenticate() returns when the login was a renamed account's old username:
 # the login page reads it to tell the person their new name.
 RENAMED_LOGIN_ATTRIBUTE = "authfold_renamed_login"
-
-
-class TypedNull(Cast):
-    """A NULL of a given type, for a column of the lookup's UNION that some rows leave empty.
-
-    PostgreSQL needs the type (it would take an untyped NULL for text). MySQL/MariaDB type a
-    UNION's columns themselves, and there ``CAST(NULL AS char)`` would carry the connection's
-    collation: beside the rename log's column, under any other collation (a database made with
-    ``utf8mb4_unicode_ci``), every login failed with "Illegal mix of collations for UNION".
-    """
-
-    def as_mysql(self, compiler, connection, **extra_context):
-        return "NULL", []
-
-
-# A row found by its current name has no old name and no rename date.
-NOT_RENAMED = {
-    "authfold_renamed_from": TypedNull(Value(None), CharField()),
-    "authfold_renamed_at": TypedNull(Value(None), DateTimeField()),
-}
 
 
 @dataclass(frozen=True)
@@ -111,34 +91,19 @@ class CaseInsensitiveModelBackend(ModelBackend):
         Reads go where the database routers send reads of the user model (``db_for_read``).
         """
         users = get_user_model()._default_manager.all()
-        # One statement, two index lookups: the caseless key, and the exact name, which finds a
-        # user written around Model.save() (bulk_create, raw SQL) that has no key yet and lets an
-        # exact-case owner win over legacy twins. A third, on the rename log, finds a renamed
-        # account by its old name (renamed_users); its rows are told apart by that old name.
-        # UNION ALL: no sort to remove the duplicate a user matching both ways makes; done here.
-        both = (
-            users_with_username(users, login)
-            .annotate(**NOT_RENAMED)
-            .union(
-                users.filter(username=login).annotate(**NOT_RENAMED),
-                self.renamed_users(users, login),
-                all=True,
-            )
-        )
-        found = list(both[:MAX_TWINS_CONSIDERED])
-        rows = list(
-            {user.pk: user for user in found if user.authfold_renamed_from is None}.values()
-        )
+        rows = list(self.users_named(users, login)[:MAX_TWINS_CONSIDERED])
         # Decided here, not by the database: a case- or accent-insensitive MariaDB collation
         # widens `username=` (and `old_username=` in the rename log), and a stale key (a rename
         # through update()) names someone else.
         exact = [user for user in rows if user.username == login]
-        matches = [user for user in rows if same_username(user.username, login)]
         if exact:
             return exact[0]
-        renamed = [user for user in found if user.authfold_renamed_from == login]
+        # The rename log only now: most logins are found by their exact name or one caseless
+        # match, and a second statement would double what the lookup costs.
+        renamed = self.renamed_users(users, login)
         if renamed:
             return self.find_renamed_user(login, renamed)
+        matches = [user for user in rows if same_username(user.username, login)]
         if len(matches) == 1:
             return matches[0]
         if matches:
@@ -148,33 +113,54 @@ class CaseInsensitiveModelBackend(ModelBackend):
             return self.find_user_by_email(users, login)
         return None
 
+    def users_named(self, users, login):
+        """The users whose username is ``login`` by the rule, and the one named exactly ``login``.
+
+        On PostgreSQL once migration 0008 has run, every row is in the expression index, so its
+        one scan finds both. Elsewhere a user written around ``Model.save()`` (``bulk_create``,
+        raw SQL) has no key yet, and an exact-case owner must win over legacy twins: one
+        statement, two index lookups (the key, the exact name). UNION ALL: no sort to remove the
+        duplicate a user matching both ways makes; ``find_user`` does.
+        """
+        caseless = users_with_username(users, login)
+        if username_index_ready(users.db, users.model):
+            return caseless
+        return caseless.union(users.filter(username=login), all=True)
+
     def renamed_users(self, users, login):
         """The accounts conflict resolution renamed away from exactly ``login`` within the last
-        ``AUTHFOLD_RENAMED_LOGIN_DAYS``, each row with the old name and the rename date
-        (``authfold_renamed_from``, ``authfold_renamed_at``).
+        ``AUTHFOLD_RENAMED_LOGIN_DAYS``, as ``(user, renamed_at)`` pairs; usually none.
 
         Exact, byte for byte: the old spelling is what the person typed for years. One index
-        lookup on the rename log's ``old_username``. Reverted renames do not count; a record
-        whose account has been deleted finds nothing. The account may have been renamed again
-        since: the record points at the person, whatever their name is now.
+        lookup on the rename log's ``old_username``; the accounts are read only when it finds
+        one. Reverted renames do not count; a record whose account has been deleted finds
+        nothing. The account may have been renamed again since: the record points at the
+        person, whatever their name is now.
         """
         period = renamed_login_period()
         # Before migrate (a rolling deploy) the rename log does not exist yet, like the key table.
         if period is None or not caseless_keys_ready(users.db):
-            return users.annotate(**NOT_RENAMED).none()
-        return users.filter(
-            rename_records__old_username=login,
-            rename_records__reverted_at__isnull=True,
-            rename_records__created_at__gte=timezone.now() - period,
-        ).annotate(
-            authfold_renamed_from=F("rename_records__old_username"),
-            authfold_renamed_at=F("rename_records__created_at"),
+            return []
+        records = list(
+            RenameRecord.objects.using(users.db)
+            .filter(
+                old_username=login,
+                reverted_at__isnull=True,
+                created_at__gte=timezone.now() - period,
+            )
+            .values_list("user_id", "old_username", "created_at")[:MAX_TWINS_CONSIDERED]
         )
+        records = [(pk, at) for pk, old_username, at in records if old_username == login]
+        if not records:
+            return []
+        accounts = users.in_bulk([pk for pk, _ in records])
+        return [(accounts[pk], at) for pk, at in records if pk in accounts]
 
-    def find_renamed_user(self, login, rows):
-        """The one account ``rows`` (from :meth:`renamed_users`) names, marked for the login page
-        with a :class:`RenamedLogin`; several accounts renamed from the same name log nobody in."""
-        accounts = {user.pk: user for user in rows}
+    def find_renamed_user(self, login, renamed):
+        """The one account ``renamed`` (from :meth:`renamed_users`) names, marked for the login
+        page with a :class:`RenamedLogin`; several accounts renamed from the same name log
+        nobody in."""
+        accounts = {user.pk: user for user, _ in renamed}
         if len(accounts) > 1:
             logger.warning(
                 "Refused a login by the old username %r: accounts %s were all renamed from it. "
@@ -184,7 +170,7 @@ class CaseInsensitiveModelBackend(ModelBackend):
             )
             return None
         [user] = accounts.values()
-        renamed_at = max(row.authfold_renamed_at for row in rows)
+        renamed_at = max(at for _, at in renamed)
         setattr(
             user, RENAMED_LOGIN_ATTRIBUTE, RenamedLogin(login, renamed_at + renamed_login_period())
         )

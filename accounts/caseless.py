@@ -126,6 +126,8 @@ def caseless_keys_ready(using):
 
     if CaselessKey._meta.db_table in connections[using].introspection.table_names():
         _ready_aliases.add(using)
+        # And PostgreSQL's expression index, in the same first look, not in a login's.
+        username_index_ready(using, CaselessKey._meta.get_field("user").related_model)
         return True
     return False
 

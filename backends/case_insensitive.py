@@ -7,28 +7,42 @@ from datetime import datetime
 from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+from django.db import connections
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from authfold.accounts.caseless import (
     caseless_keys_ready,
     same_username,
+    username_digest,
     users_with_email,
     users_with_username,
 )
 from authfold.accounts.conf import authfold_setting, renamed_login_period
-from authfold.accounts.models import RenameRecord
+from authfold.accounts.models import CaselessKey, RenameRecord
 from authfold.accounts.postgres_index import username_index_ready
 from authfold.accounts.user_model import caseless_rule_applies
+from authfold.backends.lookup_statement import (
+    LIMIT,
+    converted_renamed_at,
+    lookup_parameters,
+    lookup_statement,
+)
 
 logger = logging.getLogger("authfold.login")
 
 # More rows than this for one name means something is badly wrong; never load them all.
-MAX_TWINS_CONSIDERED = 20
+MAX_TWINS_CONSIDERED = LIMIT
 
 # Set on the user that authenticate() returns when the login was a renamed account's old username:
 # the login page reads it to tell the person their new name.
 RENAMED_LOGIN_ATTRIBUTE = "authfold_renamed_login"
+
+
+def mark_not_renamed(user):
+    """A user found by its current name: no old name, no rename date."""
+    user.authfold_renamed_from = user.authfold_renamed_at = None
+    return user
 
 
 @dataclass(frozen=True)
@@ -91,19 +105,20 @@ class CaseInsensitiveModelBackend(ModelBackend):
         Reads go where the database routers send reads of the user model (``db_for_read``).
         """
         users = get_user_model()._default_manager.all()
-        rows = list(self.users_named(users, login)[:MAX_TWINS_CONSIDERED])
+        found = self.users_named(users, login)
+        rows = list(
+            {user.pk: user for user in found if user.authfold_renamed_from is None}.values()
+        )
         # Decided here, not by the database: a case- or accent-insensitive MariaDB collation
         # widens `username=` (and `old_username=` in the rename log), and a stale key (a rename
         # through update()) names someone else.
         exact = [user for user in rows if user.username == login]
+        matches = [user for user in rows if same_username(user.username, login)]
         if exact:
             return exact[0]
-        # The rename log only now: most logins are found by their exact name or one caseless
-        # match, and a second statement would double what the lookup costs.
-        renamed = self.renamed_users(users, login)
+        renamed = [user for user in found if user.authfold_renamed_from == login]
         if renamed:
             return self.find_renamed_user(login, renamed)
-        matches = [user for user in rows if same_username(user.username, login)]
         if len(matches) == 1:
             return matches[0]
         if matches:
@@ -114,53 +129,48 @@ class CaseInsensitiveModelBackend(ModelBackend):
         return None
 
     def users_named(self, users, login):
-        """The users whose username is ``login`` by the rule, and the one named exactly ``login``.
+        """In one statement (``backends/lookup_statement.py``): the users whose username is
+        ``login`` by the rule, the one named exactly ``login``, and the accounts conflict
+        resolution renamed away from exactly ``login`` within the last
+        ``AUTHFOLD_RENAMED_LOGIN_DAYS`` (those with ``authfold_renamed_from`` and
+        ``authfold_renamed_at`` set).
 
-        On PostgreSQL once migration 0008 has run, every row is in the expression index, so its
-        one scan finds both. Elsewhere a user written around ``Model.save()`` (``bulk_create``,
-        raw SQL) has no key yet, and an exact-case owner must win over legacy twins: one
-        statement, two index lookups (the key, the exact name). UNION ALL: no sort to remove the
-        duplicate a user matching both ways makes; ``find_user`` does.
-        """
-        caseless = users_with_username(users, login)
-        if username_index_ready(users.db, users.model):
-            return caseless
-        return caseless.union(users.filter(username=login), all=True)
-
-    def renamed_users(self, users, login):
-        """The accounts conflict resolution renamed away from exactly ``login`` within the last
-        ``AUTHFOLD_RENAMED_LOGIN_DAYS``, as ``(user, renamed_at)`` pairs; usually none.
-
-        Exact, byte for byte: the old spelling is what the person typed for years. One index
-        lookup on the rename log's ``old_username``; the accounts are read only when it finds
-        one. Reverted renames do not count; a record whose account has been deleted finds
+        The rename log is exact, byte for byte: the old spelling is what the person typed for
+        years. Reverted renames do not count; a record whose account has been deleted finds
         nothing. The account may have been renamed again since: the record points at the
         person, whatever their name is now.
         """
+        using = users.db
+        if not caseless_keys_ready(using) or users.query.has_filters():
+            # Before migrate (a rolling deploy), or a default manager that filters its users:
+            # the ORM, by the database's own caseless comparison; no rename log yet.
+            return [
+                mark_not_renamed(user)
+                for user in users_with_username(users, login).union(
+                    users.filter(username=login), all=True
+                )[:LIMIT]
+            ]
+        user_model = users.model
+        indexed = username_index_ready(using, user_model)
         period = renamed_login_period()
-        # Before migrate (a rolling deploy) the rename log does not exist yet, like the key table.
-        if period is None or not caseless_keys_ready(users.db):
-            return []
-        records = list(
-            RenameRecord.objects.using(users.db)
-            .filter(
-                old_username=login,
-                reverted_at__isnull=True,
-                created_at__gte=timezone.now() - period,
-            )
-            .values_list("user_id", "old_username", "created_at")[:MAX_TWINS_CONSIDERED]
+        since = None if period is None else timezone.now() - period
+        connection = connections[using]
+        statement = lookup_statement(
+            using, user_model, CaselessKey, RenameRecord, indexed, renamed=since is not None
         )
-        records = [(pk, at) for pk, old_username, at in records if old_username == login]
-        if not records:
-            return []
-        accounts = users.in_bulk([pk for pk, _ in records])
-        return [(accounts[pk], at) for pk, at in records if pk in accounts]
+        parameters = lookup_parameters(connection, login, username_digest(login), indexed, since)
+        found = list(user_model._default_manager.db_manager(using).raw(statement, parameters))
+        for user in found:
+            if user.authfold_renamed_at is not None:
+                user.authfold_renamed_at = converted_renamed_at(
+                    connection, RenameRecord, user.authfold_renamed_at
+                )
+        return found
 
-    def find_renamed_user(self, login, renamed):
-        """The one account ``renamed`` (from :meth:`renamed_users`) names, marked for the login
-        page with a :class:`RenamedLogin`; several accounts renamed from the same name log
-        nobody in."""
-        accounts = {user.pk: user for user, _ in renamed}
+    def find_renamed_user(self, login, rows):
+        """The one account ``rows`` (from :meth:`users_named`) names, marked for the login page
+        with a :class:`RenamedLogin`; several accounts renamed from the same name log nobody in."""
+        accounts = {user.pk: user for user in rows}
         if len(accounts) > 1:
             logger.warning(
                 "Refused a login by the old username %r: accounts %s were all renamed from it. "
@@ -170,7 +180,7 @@ class CaseInsensitiveModelBackend(ModelBackend):
             )
             return None
         [user] = accounts.values()
-        renamed_at = max(at for _, at in renamed)
+        renamed_at = max(row.authfold_renamed_at for row in rows)
         setattr(
             user, RENAMED_LOGIN_ATTRIBUTE, RenamedLogin(login, renamed_at + renamed_login_period())
         )

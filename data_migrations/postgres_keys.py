@@ -151,6 +151,44 @@ def twins_message(groups):
     )
 
 
+def build_username_index(schema_editor, user_model):
+    """(Re)create the functions and build the index, ``CONCURRENTLY`` outside a transaction;
+    a valid index is kept, an INVALID one dropped first. Twins stop it, named."""
+    connection = schema_editor.connection
+    table = user_model._meta.db_table
+    column = user_model._meta.get_field("username").column
+    quote = schema_editor.quote_name
+    schema_editor.execute(functions_sql())
+    state = index_state(connection, table)
+    if state == "valid":
+        return
+    if state == "invalid":
+        drop_username_index(schema_editor, user_model)
+    # A migration is non-atomic: concurrently. Inside a transaction (a test's) it cannot be.
+    concurrently = "" if connection.in_atomic_block else "CONCURRENTLY "
+    try:
+        schema_editor.execute(
+            f"CREATE UNIQUE INDEX {concurrently}{quote(index_name(table))} "
+            f"ON {quote(table)} ({DIGEST_FUNCTION}({quote(column)}))"
+        )
+    except IntegrityError as error:
+        drop_username_index(schema_editor, user_model)
+        raise UsernameTwinsRemain(
+            twins_message(twins_on_user_table(connection, table, column))
+        ) from error
+    finally:
+        forget_username_index_state()
+
+
+def drop_username_index(schema_editor, user_model):
+    """Drop the index, valid or not, if it is there (``CONCURRENTLY`` outside a transaction)."""
+    connection = schema_editor.connection
+    concurrently = "" if connection.in_atomic_block else "CONCURRENTLY "
+    name = schema_editor.quote_name(index_name(user_model._meta.db_table))
+    schema_editor.execute(f"DROP INDEX {concurrently}IF EXISTS {name}")
+    forget_username_index_state()
+
+
 class CreateUsernameKeyIndex(Operation):
     """On PostgreSQL, create the key functions and the unique index on
     ``authfold_username_digest(username)`` of the user table, ``CONCURRENTLY`` (writes go on).
@@ -188,42 +226,15 @@ class CreateUsernameKeyIndex(Operation):
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
         model = self.applies(schema_editor, to_state.apps)
-        if model is None:
-            return
-        connection = schema_editor.connection
-        table = model._meta.db_table
-        column = model._meta.get_field("username").column
-        quote = schema_editor.quote_name
-        schema_editor.execute(functions_sql())
-        state = index_state(connection, table)
-        if state == "valid":
-            return
-        if state == "invalid":
-            schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {quote(index_name(table))}")
-        try:
-            schema_editor.execute(
-                f"CREATE UNIQUE INDEX CONCURRENTLY {quote(index_name(table))} "
-                f"ON {quote(table)} ({DIGEST_FUNCTION}({quote(column)}))"
-            )
-        except IntegrityError as error:
-            schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {quote(index_name(table))}")
-            raise UsernameTwinsRemain(
-                twins_message(twins_on_user_table(connection, table, column))
-            ) from error
-        finally:
-            forget_username_index_state()
+        if model is not None:
+            build_username_index(schema_editor, model)
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
         model = self.applies(schema_editor, from_state.apps)
-        if model is None:
-            return
-        quote = schema_editor.quote_name
-        schema_editor.execute(
-            f"DROP INDEX CONCURRENTLY IF EXISTS {quote(index_name(model._meta.db_table))}"
-        )
-        schema_editor.execute(f"DROP FUNCTION IF EXISTS {DIGEST_FUNCTION}(text)")
-        schema_editor.execute(f"DROP FUNCTION IF EXISTS {KEY_FUNCTION}(text)")
-        forget_username_index_state()
+        if model is not None:
+            drop_username_index(schema_editor, model)
+            schema_editor.execute(f"DROP FUNCTION IF EXISTS {DIGEST_FUNCTION}(text)")
+            schema_editor.execute(f"DROP FUNCTION IF EXISTS {KEY_FUNCTION}(text)")
 
     def describe(self):
         return "On PostgreSQL, a unique index on the user table's username key"

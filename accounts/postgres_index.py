@@ -46,31 +46,27 @@ def index_state(connection, table):
     return "valid" if row[0] else "invalid"
 
 
-_indexed_tables = set()
+_index_states = {}
 
 
 def username_index_ready(using, user_model):
     """Whether database ``using`` is PostgreSQL with the valid expression index on
-    ``user_model``'s table (remembered once it is; forgotten after a ``migrate``).
+    ``user_model``'s table; asked once per process and forgotten after a ``migrate``.
 
-    Before migration 0008 has run (a rolling deploy) this asks the catalogue on each call, as
-    :func:`authfold.accounts.caseless.caseless_keys_ready` does for the key table.
+    A process started before migration 0008 ran keeps using the key table (still correct: the
+    receivers keep it) until it restarts, rather than asking the catalogue on every login.
     """
     table = user_model._meta.db_table
-    if (using, table) in _indexed_tables:
-        return True
-    connection = connections[using]
-    if connection.vendor != "postgresql":
-        return False
-    if index_state(connection, table) == "valid":
-        _indexed_tables.add((using, table))
-        return True
-    return False
+    if (using, table) not in _index_states:
+        connection = connections[using]
+        ready = connection.vendor == "postgresql" and index_state(connection, table) == "valid"
+        _index_states[(using, table)] = ready
+    return _index_states[(using, table)]
 
 
 def forget_username_index_state():
     """Make :func:`username_index_ready` look again (after a ``migrate``)."""
-    _indexed_tables.clear()
+    _index_states.clear()
 
 
 def users_with_username_digest(users, digest):

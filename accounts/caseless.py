@@ -28,6 +28,12 @@ from django.db.models.functions import Lower
 from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 
+from authfold.accounts.postgres_index import (
+    forget_username_index_state,
+    username_index_ready,
+    users_with_username_digest,
+)
+
 
 def normalize_username(username):
     """The form a new or changed username is stored in: NFKC, as Django's own User does."""
@@ -131,11 +137,14 @@ def email_digest(email):
 def users_with_username(users, username):
     """The users in ``users`` (a queryset) whose username is the same as ``username``.
 
-    One indexed lookup on the key table. Before our migrations have run (a rolling deploy),
+    On PostgreSQL once migration 0008 has run, one scan of the user table's expression index;
+    elsewhere, one indexed lookup on the key table. Before our migrations have run (a rolling deploy),
     the key table does not exist yet: then the database's own caseless comparison
     (:func:`caseless_candidates`) narrows the candidates and this module's definition decides,
     which is slower and, on SQLite, blind to non-ASCII case.
     """
+    if username_index_ready(users.db, users.model):
+        return users_with_username_digest(users, username_digest(username))
     if caseless_keys_ready(users.db):
         return users.filter(caseless_key__username_digest=username_digest(username))
     candidates = caseless_candidates(users, "username", normalize_username(username))
@@ -199,13 +208,17 @@ def caseless_keys_ready(using):
 
     if CaselessKey._meta.db_table in connections[using].introspection.table_names():
         _ready_aliases.add(using)
+        # And PostgreSQL's expression index, in the same first look, not in a login's.
+        username_index_ready(using, CaselessKey._meta.get_field("user").related_model)
         return True
     return False
 
 
 def forget_caseless_keys_state():
-    """Make :func:`caseless_keys_ready` look again, after migrating the accounts app backwards."""
+    """Make :func:`caseless_keys_ready` and ``username_index_ready`` look again, after migrating
+    the accounts app backwards."""
     _ready_aliases.clear()
+    forget_username_index_state()
 
 
 @receiver(post_migrate, dispatch_uid="authfold-forget-caseless-keys-state")

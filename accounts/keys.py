@@ -18,6 +18,11 @@ from django.db.models import Exists, OuterRef
 from django.db.models.signals import post_save, pre_save
 
 from authfold.accounts.caseless import caseless_keys_ready, email_digest, username_digest
+from authfold.accounts.postgres_index import (
+    refused_by_username_index,
+    username_index_ready,
+    users_with_username_digest,
+)
 from authfold.accounts.user_model import keyed_user_model, logs_in_by_username
 
 
@@ -143,12 +148,31 @@ SAVEPOINT_ATTRIBUTE = "_authfold_savepoint_before_insert"
 username_being_saved = contextvars.ContextVar("authfold_username_being_saved", default=None)
 
 
+def refuse_indexed_twin_inside_transaction(sender, instance, raw, using, update_fields):
+    """On PostgreSQL with the expression index (0008), inside a transaction: refuse a twin here,
+    before the write. The index refusing the INSERT or UPDATE itself would leave the caller's
+    transaction unusable (Django marks it for rollback), where a refusal by the key table, in
+    a receiver, does not. Two such writes racing are still refused by the index."""
+    if raw or not touches_identity(update_fields):
+        return
+    if not transaction.get_connection(using).in_atomic_block:
+        return
+    if not username_index_ready(using, sender):
+        return
+    others = sender._default_manager.using(using)
+    if instance.pk is not None:
+        others = others.exclude(pk=instance.pk)
+    if users_with_username_digest(others, username_digest(instance.username)).exists():
+        raise CaselessConflict("username", instance.username)
+
+
 def update_key_before_save(sender, instance, raw, using, update_fields, **kwargs):
     """For an existing user, write the new key first, so a refusal stops the user's own update.
 
     "Existing" by the database, not by ``_state.adding``: ``User(pk=7, ...).save()`` updates row 7.
     """
     username_being_saved.set(instance.username)
+    refuse_indexed_twin_inside_transaction(sender, instance, raw, using, update_fields)
     connection = transaction.get_connection(using)
     adding = instance._state.adding and not raw
     if adding and connection.in_atomic_block and caseless_keys_ready(using):
@@ -270,15 +294,20 @@ def refused_username(params, many):
 def report_exact_twins_as_conflicts(execute, sql, params, many, context):
     """A database execute wrapper: every refusal of a username is a CaselessConflict.
 
-    Besides our key index: the user table's own unique index (the same spelling, twice at once)
-    and InnoDB's deadlock between such inserts. Callers handle one exception, whatever refused.
+    Besides our key index: the user table's own unique index (the same spelling, twice at once),
+    PostgreSQL's expression index on the username key (any write path, migration 0008) and
+    InnoDB's deadlock between such inserts. Callers handle one exception, whatever refused.
     """
     try:
         return execute(sql, params, many, context)
     except (IntegrityError, OperationalError) as error:
         if isinstance(error, CaselessConflict):
             raise
-        if is_exact_username_refusal(error, sql) or is_username_insert_deadlock(error, sql):
+        if (
+            is_exact_username_refusal(error, sql)
+            or is_username_insert_deadlock(error, sql)
+            or (writes_user_table(sql) and refused_by_username_index(error))
+        ):
             raise CaselessConflict("username", refused_username(params, many)) from error
         raise
 

@@ -8,49 +8,43 @@ from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
-from django.db.models import CharField, DateTimeField, F, Value
-from django.db.models.functions import Cast
+from django.db import connections
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from authfold.accounts.caseless import (
     caseless_keys_ready,
     same_username,
+    username_digest,
     users_with_email,
     users_with_username,
 )
 from authfold.accounts.conf import authfold_setting, renamed_login_period
+from authfold.accounts.models import CaselessKey, RenameRecord
+from authfold.accounts.postgres_index import username_index_ready
 from authfold.accounts.throttling import FailedLoginThrottle, retry_after
 from authfold.accounts.user_model import caseless_rule_applies
+from authfold.backends.lookup_statement import (
+    LIMIT,
+    converted_renamed_at,
+    lookup_parameters,
+    lookup_statement,
+)
 
 logger = logging.getLogger("authfold.login")
 
 # More rows than this for one name means something is badly wrong; never load them all.
-MAX_TWINS_CONSIDERED = 20
+MAX_TWINS_CONSIDERED = LIMIT
 
 # Set on the user that authenticate() returns when the login was a renamed account's old username:
 # the login page reads it to tell the person their new name.
 RENAMED_LOGIN_ATTRIBUTE = "authfold_renamed_login"
 
 
-class TypedNull(Cast):
-    """A NULL of a given type, for a column of the lookup's UNION that some rows leave empty.
-
-    PostgreSQL needs the type (it would take an untyped NULL for text). MySQL/MariaDB type a
-    UNION's columns themselves, and there ``CAST(NULL AS char)`` would carry the connection's
-    collation: beside the rename log's column, under any other collation (a database made with
-    ``utf8mb4_unicode_ci``), every login failed with "Illegal mix of collations for UNION".
-    """
-
-    def as_mysql(self, compiler, connection, **extra_context):
-        return "NULL", []
-
-
-# A row found by its current name has no old name and no rename date.
-NOT_RENAMED = {
-    "authfold_renamed_from": TypedNull(Value(None), CharField()),
-    "authfold_renamed_at": TypedNull(Value(None), DateTimeField()),
-}
+def mark_not_renamed(user):
+    """A user found by its current name: no old name, no rename date."""
+    user.authfold_renamed_from = user.authfold_renamed_at = None
+    return user
 
 
 @dataclass(frozen=True)
@@ -125,21 +119,7 @@ class CaseInsensitiveModelBackend(ModelBackend):
         Reads go where the database routers send reads of the user model (``db_for_read``).
         """
         users = get_user_model()._default_manager.all()
-        # One statement, two index lookups: the caseless key, and the exact name, which finds a
-        # user written around Model.save() (bulk_create, raw SQL) that has no key yet and lets an
-        # exact-case owner win over legacy twins. A third, on the rename log, finds a renamed
-        # account by its old name (renamed_users); its rows are told apart by that old name.
-        # UNION ALL: no sort to remove the duplicate a user matching both ways makes; done here.
-        both = (
-            users_with_username(users, login)
-            .annotate(**NOT_RENAMED)
-            .union(
-                users.filter(username=login).annotate(**NOT_RENAMED),
-                self.renamed_users(users, login),
-                all=True,
-            )
-        )
-        found = list(both[:MAX_TWINS_CONSIDERED])
+        found = self.users_named(users, login)
         rows = list(
             {user.pk: user for user in found if user.authfold_renamed_from is None}.values()
         )
@@ -162,31 +142,47 @@ class CaseInsensitiveModelBackend(ModelBackend):
             return self.find_user_by_email(users, login)
         return None
 
-    def renamed_users(self, users, login):
-        """The accounts conflict resolution renamed away from exactly ``login`` within the last
-        ``AUTHFOLD_RENAMED_LOGIN_DAYS``, each row with the old name and the rename date
-        (``authfold_renamed_from``, ``authfold_renamed_at``).
+    def users_named(self, users, login):
+        """In one statement (``backends/lookup_statement.py``): the users whose username is
+        ``login`` by the rule, the one named exactly ``login``, and the accounts conflict
+        resolution renamed away from exactly ``login`` within the last
+        ``AUTHFOLD_RENAMED_LOGIN_DAYS`` (those with ``authfold_renamed_from`` and
+        ``authfold_renamed_at`` set).
 
-        Exact, byte for byte: the old spelling is what the person typed for years. One index
-        lookup on the rename log's ``old_username``. Reverted renames do not count; a record
-        whose account has been deleted finds nothing. The account may have been renamed again
-        since: the record points at the person, whatever their name is now.
+        The rename log is exact, byte for byte: the old spelling is what the person typed for
+        years. Reverted renames do not count; a record whose account has been deleted finds
+        nothing. The account may have been renamed again since: the record points at the
+        person, whatever their name is now.
         """
+        using = users.db
+        if not caseless_keys_ready(using) or users.query.has_filters():
+            # Before migrate (a rolling deploy), or a default manager that filters its users:
+            # the ORM, by the database's own caseless comparison; no rename log yet.
+            return [
+                mark_not_renamed(user)
+                for user in users_with_username(users, login).union(
+                    users.filter(username=login), all=True
+                )[:LIMIT]
+            ]
+        user_model = users.model
+        indexed = username_index_ready(using, user_model)
         period = renamed_login_period()
-        # Before migrate (a rolling deploy) the rename log does not exist yet, like the key table.
-        if period is None or not caseless_keys_ready(users.db):
-            return users.annotate(**NOT_RENAMED).none()
-        return users.filter(
-            rename_records__old_username=login,
-            rename_records__reverted_at__isnull=True,
-            rename_records__created_at__gte=timezone.now() - period,
-        ).annotate(
-            authfold_renamed_from=F("rename_records__old_username"),
-            authfold_renamed_at=F("rename_records__created_at"),
+        since = None if period is None else timezone.now() - period
+        connection = connections[using]
+        statement = lookup_statement(
+            using, user_model, CaselessKey, RenameRecord, indexed, renamed=since is not None
         )
+        parameters = lookup_parameters(connection, login, username_digest(login), indexed, since)
+        found = list(user_model._default_manager.db_manager(using).raw(statement, parameters))
+        for user in found:
+            if user.authfold_renamed_at is not None:
+                user.authfold_renamed_at = converted_renamed_at(
+                    connection, RenameRecord, user.authfold_renamed_at
+                )
+        return found
 
     def find_renamed_user(self, login, rows):
-        """The one account ``rows`` (from :meth:`renamed_users`) names, marked for the login page
+        """The one account ``rows`` (from :meth:`users_named`) names, marked for the login page
         with a :class:`RenamedLogin`; several accounts renamed from the same name log nobody in."""
         accounts = {user.pk: user for user in rows}
         if len(accounts) > 1:

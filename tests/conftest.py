@@ -114,3 +114,33 @@ def swapped_user_table(transactional_db, swap_user_model):
     for user_model in created:
         with connection.schema_editor() as editor:
             editor.delete_model(user_model)
+
+
+@pytest.fixture(autouse=True)
+def postgres_username_index_restored(request):
+    """A test that dropped PostgreSQL's expression index for legacy twins
+    (``tests.twins.allow_legacy_twins``) and did not roll back (a transactional test) leaves the
+    next test without it: put it back first, once the data is flushed."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql" or not request.node.get_closest_marker("django_db"):
+        return
+    from django.contrib.auth import get_user_model
+
+    from authfold.accounts.postgres_index import index_state
+    from authfold.data_migrations.postgres_keys import build_username_index
+
+    user_model = get_user_model()
+    with request.getfixturevalue("django_db_blocker").unblock():
+        if index_state(connection, user_model._meta.db_table) == "valid" or not applied_0008():
+            return
+        with connection.schema_editor(atomic=False) as editor:
+            build_username_index(editor, user_model)
+
+
+def applied_0008():
+    from django.db import connection
+    from django.db.migrations.recorder import MigrationRecorder
+
+    recorder = MigrationRecorder(connection)
+    return ("authfold", "0008_postgres_username_key_index") in recorder.applied_migrations()

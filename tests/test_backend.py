@@ -19,6 +19,7 @@ from authfold.accounts.models import CaselessKey
 from authfold.backends import CaseInsensitiveModelBackend
 from authfold.data_migrations.keys import backfill_caseless_keys
 from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.twins import allow_legacy_twins
 
 User = get_user_model()
 LOGGER = "authfold.login"
@@ -59,6 +60,7 @@ def bulk_create_twins(*usernames, email="{name}@example.com"):
     users = [User(username=name, email=email.format(name=name)) for name in usernames]
     for user in users:
         user.set_password(DEFAULT_PASSWORD)
+    allow_legacy_twins()
     User.objects.bulk_create(users)
     return {user.username: User.objects.get(username=user.username) for user in users}
 

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from authfold.accounts.models import CaselessKey, RenameRecord
-from tests.twins import User, bulk_users
+from tests.twins import User, allow_legacy_twins, bulk_users
 
 pytestmark = pytest.mark.django_db
 
@@ -85,6 +85,7 @@ def test_fix_gives_a_key_to_every_user_written_around_model_save():
 def test_fix_finds_a_twin_made_by_a_rename_that_bypassed_model_save():
     User.objects.create_user("maria", "maria@example.com")
     bob = User.objects.create_user("bob", "bob@example.com")
+    allow_legacy_twins()  # PostgreSQL's index (0008) would refuse the update itself
     User.objects.filter(pk=bob.pk).update(username="MARIA")  # bob's key still says "bob"
     audit("--fix", "--no-input")
     assert User.objects.get(pk=bob.pk).username == "MARIA_1"

@@ -23,6 +23,6 @@ class Migration(migrations.Migration):
     # Batches commit as they go: a million users are not rewritten in one transaction.
     atomic = False
 
-    dependencies = [("authfold", "0005_renamerecord_old_username_index")]
+    dependencies = [("authfold", "0008_postgres_username_key_index")]
 
     operations = [migrations.RunPython(rekey, migrations.RunPython.noop)]

@@ -192,7 +192,7 @@ def test_a_sign_up_refused_by_the_index_answers_on_username():
 
 @on_postgres
 @pytest.mark.django_db
-def test_a_login_is_one_statement_on_the_user_table_through_the_index():
+def test_a_login_is_one_statement_on_the_user_table_through_the_index(throttles_counting_in_memory):
     user = UserFactory(username="Straße")
     with CaptureQueriesContext(connection) as captured:
         found = CaseInsensitiveModelBackend().authenticate(

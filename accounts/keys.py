@@ -264,8 +264,7 @@ def update_key_before_save(sender, instance, raw, using, update_fields, **kwargs
         if previous is not None:
             refuse_if_taken(sender, instance.pk, instance.username, email, fields, using)
     except CaselessConflict:
-        if savepoint is not None:
-            transaction.savepoint_rollback(savepoint, using=using)
+        rollback_to(savepoint, using)
         raise
     instance.__dict__[PENDING_ATTRIBUTE] = PendingKey(fields, reservation, savepoint, previous)
 
@@ -333,7 +332,7 @@ def write_key_after_save(sender, instance, created, raw, using, **kwargs):
 def take_back(sender, instance, created, pending, using):
     """Undo a save whose key was refused, and drop its reservation."""
     if pending.savepoint is not None:
-        transaction.savepoint_rollback(pending.savepoint, using=using)  # the reservation too
+        rollback_to(pending.savepoint, using)  # the reservation too
     else:
         rows = sender._default_manager.using(using).filter(pk=instance.pk)
         if created:
@@ -401,6 +400,13 @@ def write_key_after_save_unreserved(sender, instance, created, raw, using):
             instance._state.adding = True
         raise
     release(savepoint, using)
+
+
+def rollback_to(savepoint, using):
+    """Roll back to a savepoint taken before a user's save, unless the database has already
+    rolled back the whole transaction (InnoDB does on a deadlock): the caller's ``atomic`` ends it."""
+    if savepoint is not None and not transaction.get_connection(using).needs_rollback:
+        transaction.savepoint_rollback(savepoint, using=using)
 
 
 def release(savepoint, using):

@@ -54,9 +54,18 @@ def reserve_names(username, email, digests, using, writer_pk=None):
         "email_digest": digests.get("email_digest"),
     }
     for _attempt in range(3):
+        field = "username"
         try:
             with transaction.atomic(using=using):
-                return reservations.create(created_at=timezone.now(), **row).pk
+                # The email in a second statement: a deadlock (which names no index) then says
+                # which of the two was raced for.
+                reservation = reservations.create(
+                    created_at=timezone.now(), **{**row, "email_digest": None}
+                )
+                if row["email_digest"] is not None:
+                    field = "email"
+                    reservations.filter(pk=reservation.pk).update(email_digest=row["email_digest"])
+                return reservation.pk
         except IntegrityError as error:
             field = refused_field(error)
             if field is None:
@@ -69,7 +78,7 @@ def reserve_names(username, email, digests, using, writer_pk=None):
         except OperationalError as error:
             if error.args[:1] != (MYSQL_DEADLOCK,):
                 raise
-            raise CaselessConflict("username", username) from error
+            raise CaselessConflict(field, values[field]) from error
     raise CaselessConflict("username", username)
 
 

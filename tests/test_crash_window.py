@@ -167,3 +167,19 @@ def test_the_killed_child_really_ran_our_receivers(tmp_path):
     assert CaselessKey.objects.filter(user__username="Crashy").exists()
     assert not KeyReservation.objects.exists()
     assert os.path.exists(tmp_path / "child_settings.py")
+
+
+def test_the_audit_counts_orphan_reservations_and_fix_clears_them(tmp_path):
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    killed_save(tmp_path, CREATE, "INSERT")
+    age_reservations()
+    out = StringIO()
+    call_command("conflict_audit", "--format", "json", stdout=out)
+    assert json.loads(out.getvalue())["summary"]["orphan_reservations"] == 1
+    call_command("conflict_audit", "--fix", "--no-input", stdout=StringIO())
+    assert not KeyReservation.objects.exists()
+    assert CaselessKey.objects.filter(user__username="Crashy").exists()

@@ -167,3 +167,57 @@ def test_the_obsolete_email_setting_is_warned_about_whatever_its_value(value):
 
 def test_no_warning_without_the_obsolete_email_setting():
     assert not [m for m in checks.run_checks() if m.id == "authfold.W004"]
+
+
+@pytest.mark.django_db
+def test_backfill_claims_a_bulk_created_users_email_and_grandfathers_a_shared_one():
+    from authfold.data_migrations.keys import backfill_caseless_keys
+
+    UserFactory(username="maria", email="maria@example.com")
+    own, sharing = User.objects.bulk_create(
+        [
+            User(username="ana", email="ana@example.com"),
+            User(username="bo", email="MARIA@example.com"),
+        ]
+    )
+    assert backfill_caseless_keys(User, CaselessKey, "default") == 2
+    assert CaselessKey.objects.get(user=own).email_claim is not None
+    assert CaselessKey.objects.get(user=sharing).email_claim is None  # listed as grandfathered
+
+
+@pytest.mark.django_db
+def test_refreshing_a_stale_key_claims_the_address_an_update_wrote():
+    from authfold.data_migrations.keys import refresh_stale_caseless_keys
+
+    user = UserFactory(username="ana", email="ana@example.com")
+    User.objects.filter(pk=user.pk).update(email="new@example.com")
+    assert refresh_stale_caseless_keys(User, CaselessKey, "default") == 1
+    key = CaselessKey.objects.get(user=user)
+    assert key.email_claim == key.email_digest
+    with pytest.raises(CaselessConflict):
+        UserFactory(username="bo", email="NEW@example.com")
+
+
+def audit(*args):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("conflict_audit", *args, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def test_the_audit_lists_the_grandfathered_addresses_and_who_holds_each(legacy_shared_emails):
+    import json
+
+    maria, john, bob, _ana = legacy_shared_emails
+    report = json.loads(audit("--format", "json"))
+    assert [
+        [(account["id"], account["grandfathered"]) for account in group]
+        for group in report["grandfathered_emails"]
+    ] == [[(maria.pk, False), (john.pk, True), (bob.pk, True)]]
+    assert report["summary"]["grandfathered_email_groups"] == 1
+    text = audit()
+    assert "Emails shared before migration 0007 (grandfathered): 1 group(s)" in text
+    assert "holds the address" in text

@@ -221,3 +221,6 @@ def test_the_audit_lists_the_grandfathered_addresses_and_who_holds_each(legacy_s
     text = audit()
     assert "Emails shared before migration 0007 (grandfathered): 1 group(s)" in text
     assert "holds the address" in text
+    rows = audit("--format", "csv").splitlines()
+    assert f"grandfathered_email_holder,,{maria.pk},maria,shared@example.com,,," in rows
+    assert f"grandfathered_email,,{john.pk},john,SHARED@example.com,,," in rows

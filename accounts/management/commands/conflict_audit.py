@@ -188,7 +188,7 @@ class Command(BaseCommand):
                 (pk, username, email, "grandfathered" if extra else "holds the address")
                 for pk, username, email, extra in group
             ]
-            write(table(rows, ("id", "username", "email", "")))
+            write(table(rows, ("id", "username", "email", "claim")))
         write("No new account and no changed email may join these addresses.")
 
     def report_json(self, usernames, emails, blank_emails, summary):

@@ -1,6 +1,7 @@
 """Backfilling :class:`~authfold.accounts.models.CaselessKey` rows for users that have none."""
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
+from django.db.models.constants import OnConflict
 
 from authfold.accounts.keys import key_fields, orphan_keys
 from authfold.data_migrations.detection import pages
@@ -8,9 +9,37 @@ from authfold.data_migrations.detection import pages
 BACKFILL_BATCH_SIZE = 5000
 
 
-def claims_emails(key_model):
-    """Whether this (possibly historical) key model has migration 0007's ``email_claim``."""
-    return any(field.name == "email_claim" for field in key_model._meta.get_fields())
+def claims_emails(key_model, using):
+    """Whether the key table on ``using`` has migration 0007's ``email_claim`` (the real model
+    names it before 0007 has run; a historical one does not)."""
+    if not any(field.name == "email_claim" for field in key_model._meta.get_fields()):
+        return False
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        table = connection.introspection.get_table_description(cursor, key_model._meta.db_table)
+    return any(column.name == "email_claim" for column in table)
+
+
+def insert_keys(key_model, using, keys, columns, batch_size):
+    """``INSERT`` the unsaved key rows ``keys`` with exactly ``columns`` (field names), skipping
+    any a unique index refuses: ``bulk_create(ignore_conflicts=True)`` naming only the columns the
+    table has (the real model's ``create`` would name ``email_claim`` before 0007 added it)."""
+    connection = connections[using]
+    ops, quote = connection.ops, connection.ops.quote_name
+    fields = [key_model._meta.get_field(name) for name in ["user", *columns]]
+    names = ", ".join(quote(field.column) for field in fields)
+    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    suffix = ops.on_conflict_suffix_sql(fields, OnConflict.IGNORE, None, None)
+    for start in range(0, len(keys), batch_size):
+        batch = keys[start : start + batch_size]
+        sql = (
+            f"{ops.insert_statement(on_conflict=OnConflict.IGNORE)} "
+            f"{quote(key_model._meta.db_table)} ({names}) "
+            f"VALUES {', '.join([placeholders] * len(batch))} {suffix}"
+        )
+        values = [getattr(key, field.attname) for key in batch for field in fields]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, values)
 
 
 def backfill_caseless_keys(user_model, key_model, using, batch_size=BACKFILL_BATCH_SIZE):
@@ -23,6 +52,8 @@ def backfill_caseless_keys(user_model, key_model, using, batch_size=BACKFILL_BAT
     """
     users = user_model._default_manager.using(using)
     keys = key_model._default_manager.using(using)
+    claims = claims_emails(key_model, using)
+    columns = ["username_digest", "email_digest"] + (["email_claim"] if claims else [])
     created = 0
     for rows in pages(users, ("pk", "username", "email"), batch_size):
         first_pk, last_pk = rows[0][0], rows[-1][0]
@@ -38,15 +69,16 @@ def backfill_caseless_keys(user_model, key_model, using, batch_size=BACKFILL_BAT
         ]
         if not missing:
             continue
-        if claims_emails(key_model):
+        if not claims:
+            insert_keys(key_model, using, missing, columns, batch_size)
+        else:
             for key in missing:
                 key.email_claim = key.email_digest
-        keys.bulk_create(missing, batch_size=batch_size, ignore_conflicts=True)
-        if claims_emails(key_model):
+            insert_keys(key_model, using, missing, columns, batch_size)
             unclaimed = unkeyed(keys, missing)
             for key in unclaimed:
                 key.email_claim = None
-            keys.bulk_create(unclaimed, batch_size=batch_size, ignore_conflicts=True)
+            insert_keys(key_model, using, unclaimed, columns, batch_size)
         # Count what is there now, not what we sent: a conflicting row was skipped.
         in_batch = keys.filter(user_id__gte=first_pk, user_id__lte=last_pk).count()
         created += in_batch - len(have_key)
@@ -73,7 +105,7 @@ def refresh_stale_caseless_keys(user_model, key_model, using, batch_size=BACKFIL
     """
     users = user_model._default_manager.using(using)
     keys = key_model._default_manager.using(using)
-    claims = claims_emails(key_model)
+    claims = claims_emails(key_model, using)
     rewritten = 0
     for rows in pages(users, ("pk", "username", "email"), batch_size):
         columns = ["username_digest", "email_digest"] + (["email_claim"] if claims else [])

@@ -259,12 +259,16 @@ def update_key_before_save(sender, instance, raw, using, update_fields, **kwargs
     # sign-ups insert their own rows, and deadlocked them. (The connection's own savepoint():
     # Django 6.1 deprecates transaction.savepoint() for savepoint_create().)
     savepoint = connection.savepoint() if connection.in_atomic_block else None
+    reservation = None
     try:
         reservation = reserve_names(instance.username, email, changed, using, instance.pk)
         if previous is not None:
             refuse_if_taken(sender, instance.pk, instance.username, email, fields, using)
     except CaselessConflict:
-        rollback_to(savepoint, using)
+        if savepoint is not None:
+            rollback_to(savepoint, using)  # the reservation too
+        else:
+            release_reservation(reservation, using)
         raise
     instance.__dict__[PENDING_ATTRIBUTE] = PendingKey(fields, reservation, savepoint, previous)
 

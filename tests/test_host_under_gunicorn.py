@@ -38,7 +38,8 @@ def wait_until_serving(base, server, timeout=60):
         try:
             if requests.get(base + "/", timeout=2).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
+            # Bound but still starting its workers (seconds on a loaded machine): ask again.
             time.sleep(0.2)
     raise AssertionError(f"gunicorn did not answer on {base} within {timeout} s")
 

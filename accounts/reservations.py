@@ -129,16 +129,17 @@ def find_user(username, using):
 
 
 def repair_key_from_row(user, using):
-    """Write the key of ``user`` (``(pk, username, email)``) as its row says; a key the database
-    refuses (a twin written around ``save()``) is left for ``conflict_audit`` to report."""
-    from authfold.accounts.keys import CaselessConflict, claimed_key_fields, stored_key, write_key
+    """Write the key of ``user`` (``(pk, username, email)``) as its row says. A key the database
+    refuses is left alone: a twin written around ``save()`` (``conflict_audit`` reports it), or a
+    user that is gone meanwhile (a live write refused at its key takes its new row back)."""
+    from authfold.accounts.keys import claimed_key_fields, stored_key, write_key
     from authfold.accounts.models import CaselessKey
 
     pk, username, email = user
     fields = claimed_key_fields(username, email, stored_key(pk, using))
     try:
         write_key(CaselessKey, pk, username, email, using, fields=fields)
-    except CaselessConflict:
+    except IntegrityError:
         pass
 
 

@@ -197,19 +197,27 @@ def caseless_candidates(users, field, value):
     return users.filter(**{f"{field}__iexact": value})
 
 
-_ready_aliases = set()
+_ready_tables = set()
 
 
 def caseless_keys_ready(using):
     """Whether the key table exists on database ``using`` (remembered once it does)."""
-    if using in _ready_aliases:
-        return True
     from authfold.accounts.models import CaselessKey
 
-    if CaselessKey._meta.db_table in connections[using].introspection.table_names():
-        _ready_aliases.add(using)
+    if table_ready(CaselessKey, using):
         # And PostgreSQL's expression index, in the same first look, not in a login's.
         username_index_ready(using, CaselessKey._meta.get_field("user").related_model)
+        return True
+    return False
+
+
+def table_ready(model, using):
+    """Whether ``model``'s table exists on database ``using`` (remembered once it does)."""
+    table = model._meta.db_table
+    if (using, table) in _ready_tables:
+        return True
+    if table in connections[using].introspection.table_names():
+        _ready_tables.add((using, table))
         return True
     return False
 
@@ -217,7 +225,7 @@ def caseless_keys_ready(using):
 def forget_caseless_keys_state():
     """Make :func:`caseless_keys_ready` and ``username_index_ready`` look again, after migrating
     the accounts app backwards."""
-    _ready_aliases.clear()
+    _ready_tables.clear()
     forget_username_index_state()
 
 

@@ -5,6 +5,7 @@
 - ``authfold.W001``: a backend that logs in with ``ModelBackend``'s own lookup of the exact name
   (``ModelBackend`` itself, ``AllowAllUsersModelBackend``) is listed beside ours: Django tries it
   after ours, so every login ours refused is retried by a rule that is not ours.
+- ``authfold.W004``: ``AUTHFOLD_UNIQUE_EMAIL_CONSTRAINT`` is set: it no longer does anything.
 """
 
 from django.apps import apps
@@ -90,4 +91,21 @@ def check_no_exact_case_backend(app_configs=None, **kwargs):
             id="authfold.W001",
         )
         for path in exact_case_backends()
+    ]
+
+
+@checks.register(checks.Tags.compatibility)
+def check_obsolete_email_setting(app_configs=None, **kwargs):
+    """``authfold.W004``: ``AUTHFOLD_UNIQUE_EMAIL_CONSTRAINT`` is obsolete (either value)."""
+    if not checks_our_app(app_configs) or not hasattr(settings, "AUTHFOLD_UNIQUE_EMAIL_CONSTRAINT"):
+        return []
+    return [
+        checks.Warning(
+            "AUTHFOLD_UNIQUE_EMAIL_CONSTRAINT no longer does anything: since migration 0007 the "
+            "database refuses a second account with the same email, in any case, for every "
+            "project; addresses that accounts already shared are kept (grandfathered).",
+            hint="Remove the setting. `python manage.py conflict_audit` lists the grandfathered "
+            "addresses (docs/ADOPTING.md, 'Emails').",
+            id="authfold.W004",
+        )
     ]

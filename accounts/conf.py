@@ -22,8 +22,6 @@ DEFAULTS = {
     "AUTHFOLD_RESOLUTION_POLICY": "authfold.data_migrations.planning.ActiveThenRecentLoginPolicy",
     # Between a renamed twin's old name and its number: "maria" becomes "maria_1".
     "AUTHFOLD_RENAME_SEPARATOR": "_",
-    # Have migration 0004 make the database refuse a second account with the same email, any case.
-    "AUTHFOLD_UNIQUE_EMAIL_CONSTRAINT": False,
     # For this many days after conflict resolution renamed an account, its exact old username
     # (with the account's own password) still logs in to it; 0 or None turns that off.
     "AUTHFOLD_RENAMED_LOGIN_DAYS": 90,

@@ -1,9 +1,11 @@
 """Keeps every user's :class:`~authfold.accounts.models.CaselessKey` in step with the user, on each save.
 
 The receivers see every write that goes through ``Model.save()`` (forms, serializers, the admin,
-``create_user``, other apps' code, ``loaddata``). For an existing user the key is written *before*
-the row, so a refusal stops the user's own update; for a new user it is written just after the
-INSERT (the key points at the row), and a refused twin is deleted again.
+``create_user``, other apps' code, ``loaddata``). The names a save changes are reserved first
+(``authfold.accounts.reservations``), the row is written, then its key, then the reservation is
+released: a process killed anywhere in between leaves a reservation that holds the name, never a
+row whose name no key holds. A refused key takes the row's write back (to a savepoint inside a
+transaction; in autocommit, by deleting the new row or restoring the renamed one).
 
 Writes that bypass ``save()`` (``bulk_create``, ``update()``, ``bulk_update``, raw SQL) leave a
 user without a key or with a stale one; ``authfold.data_migrations.keys.sync_caseless_keys`` repairs them
@@ -11,18 +13,25 @@ user without a key or with a stale one; ``authfold.data_migrations.keys.sync_cas
 """
 
 import contextvars
+from dataclasses import dataclass
 
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connections, transaction
 from django.db.backends.signals import connection_created
 from django.db.models import Exists, OuterRef
 from django.db.models.signals import post_save, pre_save
 
-from authfold.accounts.caseless import caseless_keys_ready, email_digest, username_digest
+from authfold.accounts.caseless import (
+    caseless_keys_ready,
+    email_digest,
+    table_ready,
+    username_digest,
+)
 from authfold.accounts.postgres_index import (
     refused_by_username_index,
     username_index_ready,
     users_with_username_digest,
 )
+from authfold.accounts.reservations import release_reservation, reserve_names
 from authfold.accounts.user_model import keyed_user_model, logs_in_by_username
 
 
@@ -45,6 +54,37 @@ def key_fields(username, email):
     return {"username_digest": username_digest(username), "email_digest": email_digest(email)}
 
 
+@dataclass(frozen=True)
+class StoredKey:
+    """A user's key row as the database holds it."""
+
+    username_digest: str
+    email_digest: str | None
+    email_claim: str | None
+
+
+def stored_key(user_id, using):
+    """The key row of user ``user_id``, or ``None`` if it has none."""
+    from authfold.accounts.models import CaselessKey
+
+    row = (
+        CaselessKey._default_manager.using(using)
+        .filter(user_id=user_id)
+        .values_list("username_digest", "email_digest", "email_claim")
+        .first()
+    )
+    return None if row is None else StoredKey(*row)
+
+
+def claimed_key_fields(username, email, stored=None):
+    """:func:`key_fields` and the email claim (``authfold.data_migrations.email_claims``): the
+    address's digest, except that a grandfathered account keeps its NULL while its address stays."""
+    fields = key_fields(username, email)
+    keeps_address = stored is not None and stored.email_digest == fields["email_digest"]
+    fields["email_claim"] = stored.email_claim if keeps_address else fields["email_digest"]
+    return fields
+
+
 def refused_field(error):
     """The user field whose caseless key a database refusal is about, or ``None`` for another one.
 
@@ -53,22 +93,23 @@ def refused_field(error):
     MariaDB: the constraint ``authfold_caselesskey_username_digest_unique``).
     """
     message = str(error)
-    if "email_digest" in message:
+    if "email_digest" in message or "email_claim" in message:
         return "email"
     if "username_digest" in message:
         return "username"
     return None
 
 
-def write_key(key_model, user_id, username, email, using, new=False):
+def write_key(key_model, user_id, username, email, using, new=False, fields=None):
     """Write one user's key row inside a savepoint; a caseless refusal becomes CaselessConflict.
 
+    ``fields``: the columns to write, :func:`key_fields` by default.
     ``new``: the user was just inserted, so there is normally no row to update. If one appeared
     meanwhile (a backfill running beside live sign-ups, as migration 0003 does), it is updated.
     A refusal by the key of a user who no longer exists (see :func:`orphan_keys`) removes that
     dead row and writes once more. Any other integrity error is raised as it is.
     """
-    fields = key_fields(username, email)
+    fields = fields or key_fields(username, email)
     try:
         try:
             store_key(key_model, user_id, fields, using, new)
@@ -81,7 +122,15 @@ def write_key(key_model, user_id, username, email, using, new=False):
         field = refused_field(error)
         if field is None:
             raise
+        if field == "email" and username_taken_by_another(key_model, user_id, fields, using):
+            field = "username"  # both are taken: the name is what the person must change
         raise CaselessConflict(field, username if field == "username" else email) from error
+
+
+def username_taken_by_another(key_model, user_id, fields, using):
+    """Whether another user's key holds the username digest in ``fields``."""
+    keys = key_model._default_manager.using(using)
+    return keys.filter(username_digest=fields["username_digest"]).exclude(user_id=user_id).exists()
 
 
 def store_key(key_model, user_id, fields, using, new):
@@ -90,7 +139,7 @@ def store_key(key_model, user_id, fields, using, new):
     try:
         with transaction.atomic(using=using):
             if new or not keys.filter(user_id=user_id).update(**fields):
-                keys.create(user_id=user_id, **fields)
+                insert_key(key_model, user_id, fields, using)
     except IntegrityError as error:
         if refused_field(error) is not None:
             raise
@@ -98,6 +147,24 @@ def store_key(key_model, user_id, fields, using, new):
         with transaction.atomic(using=using):
             if not keys.filter(user_id=user_id).update(**fields):
                 raise
+
+
+def insert_key(key_model, user_id, fields, using):
+    """``INSERT`` a key row with exactly these columns: before migration 0007 the table has no
+    ``email_claim``, which the model's own ``create()`` would name."""
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    columns = {key_model._meta.pk.column: user_id}
+    columns.update(
+        {key_model._meta.get_field(name).column: value for name, value in fields.items()}
+    )
+    names = ", ".join(quote(column) for column in columns)
+    placeholders = ", ".join(["%s"] * len(columns))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(key_model._meta.db_table)} ({names}) VALUES ({placeholders})",
+            list(columns.values()),
+        )
 
 
 def orphan_keys(key_model, using):
@@ -117,7 +184,7 @@ def orphan_keys(key_model, using):
 
 def delete_orphan_keys_with(key_model, field, fields, using):
     """Delete the dead key rows holding this ``field``'s digest; returns whether there were any."""
-    column = f"{field}_digest"
+    column = "email_claim" if field == "email" and "email_claim" in fields else f"{field}_digest"
     dead = orphan_keys(key_model, using).filter(**{column: fields[column]})
     # Look first, with a plain read: a refusal is nearly always a live twin, and a DELETE that
     # searches the digest range would lock it (InnoDB), deadlocking concurrent sign-ups of one
@@ -135,12 +202,18 @@ def touches_identity(update_fields):
     return update_fields is None or bool({"username", "email"} & set(update_fields))
 
 
-def row_exists(sender, instance, using):
-    """Whether the user's row is already in the database (so saving it is an UPDATE)."""
-    return sender._default_manager.using(using).filter(pk=instance.pk).exists()
+def reservations_ready(using):
+    """Whether migration 0007 has run on ``using``: the reservation table and the email claims."""
+    from authfold.accounts.models import KeyReservation
+
+    return table_ready(KeyReservation, using)
 
 
-# Where update_key_before_save leaves the savepoint it took before a new user's INSERT.
+# Where update_key_before_save leaves what write_key_after_save finishes (PendingKey).
+PENDING_ATTRIBUTE = "_authfold_pending_key"
+
+# Where update_key_before_save leaves the savepoint it took before a user's write, for the
+# receivers of databases not yet migrated to 0007 (which reserve nothing).
 SAVEPOINT_ATTRIBUTE = "_authfold_savepoint_before_insert"
 
 # The username of the user this thread (or task) is saving, so that a refusal by the user table's
@@ -166,24 +239,153 @@ def refuse_indexed_twin_inside_transaction(sender, instance, raw, using, update_
         raise CaselessConflict("username", instance.username)
 
 
+@dataclass
+class PendingKey:
+    """A save between its two receivers: what to write after the row, and how to take it back."""
+
+    fields: dict
+    reservation: int | None
+    savepoint: str | None
+    # The username and email the row had, to restore a refused rename in autocommit; None for a
+    # new user.
+    previous: tuple | None
+
+
 def update_key_before_save(sender, instance, raw, using, update_fields, **kwargs):
-    """For an existing user, write the new key first, so a refusal stops the user's own update.
+    """Before the row is written: reserve the names the save changes, refuse a taken one.
 
     "Existing" by the database, not by ``_state.adding``: ``User(pk=7, ...).save()`` updates row 7.
     """
     username_being_saved.set(instance.username)
     refuse_indexed_twin_inside_transaction(sender, instance, raw, using, update_fields)
-    connection = transaction.get_connection(using)
-    adding = instance._state.adding and not raw
-    if adding and connection.in_atomic_block and caseless_keys_ready(using):
-        # Inside a transaction a refused new user is taken back by rolling back to here, not by
-        # a DELETE: its cascade's range deletes on related tables lock index gaps (InnoDB), where
-        # concurrent sign-ups insert their own rows, and deadlocked them. (The connection's own
-        # savepoint(): Django 6.1 deprecates transaction.savepoint() for savepoint_create().)
-        instance.__dict__[SAVEPOINT_ATTRIBUTE] = connection.savepoint()
-    if raw or instance.pk is None:
+    if raw or not caseless_keys_ready(using):
         return
-    if not touches_identity(update_fields) or not caseless_keys_ready(using):
+    if not reservations_ready(using):
+        update_key_before_save_unreserved(sender, instance, using, update_fields)
+        return
+    if instance.pk is not None and not touches_identity(update_fields):
+        return
+    user_model = keyed_user_model()
+    email = getattr(instance, user_model.get_email_field_name(), "")
+    previous, stored = current_identity(sender, instance, using)
+    fields = claimed_key_fields(instance.username, email, stored)
+    if previous is not None and stored == StoredKey(**fields):
+        return  # the key already says this: nothing changes
+    changed = {
+        column: fields[column]
+        for column in ("username_digest", "email_digest")
+        if fields[column] is not None
+        and (stored is None or getattr(stored, column) != fields[column])
+    }
+    connection = transaction.get_connection(using)
+    # Inside a transaction a refused save is taken back by rolling back to here, not by a DELETE:
+    # its cascade's range deletes on related tables lock index gaps (InnoDB), where concurrent
+    # sign-ups insert their own rows, and deadlocked them. (The connection's own savepoint():
+    # Django 6.1 deprecates transaction.savepoint() for savepoint_create().)
+    savepoint = connection.savepoint() if connection.in_atomic_block else None
+    reservation = None
+    try:
+        reservation = reserve_names(instance.username, email, changed, using, instance.pk)
+        if previous is not None:
+            refuse_if_taken(sender, instance.pk, instance.username, email, fields, using)
+    except CaselessConflict:
+        if savepoint is not None:
+            rollback_to(savepoint, using)  # the reservation too
+        else:
+            release_reservation(reservation, using)
+        raise
+    instance.__dict__[PENDING_ATTRIBUTE] = PendingKey(fields, reservation, savepoint, previous)
+
+
+def current_identity(sender, instance, using):
+    """The row's username and email, and its stored key, for a user already in the database;
+    ``(None, None)`` for a new one."""
+    if instance.pk is None:
+        return None, None
+    email_field = sender.get_email_field_name()
+    row = (
+        sender._base_manager.using(using)
+        .filter(pk=instance.pk)
+        .values_list(sender.USERNAME_FIELD, email_field)
+        .first()
+    )
+    if row is None:
+        return None, None
+    return row, stored_key(instance.pk, using)
+
+
+def refuse_if_taken(sender, user_pk, username, email, fields, using):
+    """Before an existing user's row changes: refuse a name or address another account's key
+    holds. (Its own reservation keeps other writes of them away until its key is written.)"""
+    others = sender._base_manager.using(using).exclude(pk=user_pk)
+    if others.filter(caseless_key__username_digest=fields["username_digest"]).exists():
+        raise CaselessConflict("username", username)
+    claim = fields["email_claim"]
+    if claim is not None and others.filter(caseless_key__email_claim=claim).exists():
+        raise CaselessConflict("email", email)
+
+
+def write_key_after_save(sender, instance, created, raw, using, **kwargs):
+    """After the row: write its key, then release the reservation; a refused key takes the row's
+    write back (inside a transaction to the savepoint taken before it; in autocommit, where Django
+    has committed the row, by deleting a new user or restoring a renamed one).
+
+    ``loaddata`` (``raw``) skips ``pre_save`` work (rows may arrive in any order), so its keys are
+    written here; it runs in one transaction, which a refusal rolls back whole.
+    """
+    pending = instance.__dict__.pop(PENDING_ATTRIBUTE, None)
+    if pending is None:
+        write_key_after_save_unreserved(sender, instance, created, raw, using)
+        return
+    from authfold.accounts.models import CaselessKey
+
+    email = getattr(instance, sender.get_email_field_name(), "")
+    try:
+        write_key(
+            CaselessKey,
+            instance.pk,
+            instance.username,
+            email,
+            using,
+            new=created,
+            fields=pending.fields,
+        )
+    except CaselessConflict:
+        take_back(sender, instance, created, pending, using)
+        raise
+    release_reservation(pending.reservation, using)
+    release(pending.savepoint, using)
+
+
+def take_back(sender, instance, created, pending, using):
+    """Undo a save whose key was refused, and drop its reservation."""
+    if pending.savepoint is not None:
+        rollback_to(pending.savepoint, using)  # the reservation too
+    else:
+        rows = sender._default_manager.using(using).filter(pk=instance.pk)
+        if created:
+            rows.delete()
+        else:
+            email_field = sender.get_email_field_name()
+            username, email = pending.previous
+            rows.update(**{sender.USERNAME_FIELD: username, email_field: email})
+        release_reservation(pending.reservation, using)
+    if created:
+        instance.pk = None
+        instance._state.adding = True
+
+
+def row_exists(sender, instance, using):
+    """Whether the user's row is already in the database (so saving it is an UPDATE)."""
+    return sender._default_manager.using(using).filter(pk=instance.pk).exists()
+
+
+def update_key_before_save_unreserved(sender, instance, using, update_fields):
+    """Before migration 0007: an existing user's key is written before its row."""
+    connection = transaction.get_connection(using)
+    if instance._state.adding and connection.in_atomic_block:
+        instance.__dict__[SAVEPOINT_ATTRIBUTE] = connection.savepoint()
+    if instance.pk is None or not touches_identity(update_fields):
         return
     if instance._state.adding and not row_exists(sender, instance, using):
         return  # an INSERT with a chosen primary key: the key follows in post_save
@@ -192,21 +394,20 @@ def update_key_before_save(sender, instance, raw, using, update_fields, **kwargs
     write_key(CaselessKey, instance.pk, instance.username, instance.email, using)
 
 
-def write_key_after_save(sender, instance, created, raw, using, **kwargs):
-    """For a new user (or any ``loaddata`` row), write the key; if refused, take the user back out.
-
-    Inside a transaction, by rolling back to the savepoint ``update_key_before_save`` took. With
-    no transaction open, Django has committed the user's row before ``post_save``, so a
-    compensating delete keeps a refused twin from staying behind. ``loaddata`` (``raw``) skips
-    ``pre_save`` work (rows may arrive in any order), so its keys are written here; it runs in one
-    transaction, which a refusal rolls back whole.
-    """
+def write_key_after_save_unreserved(sender, instance, created, raw, using):
+    """A new user's key (or any ``loaddata`` row's) when nothing was reserved: before 0007, or
+    ``loaddata``. A refused new user is taken back, as :func:`take_back` does."""
     savepoint = instance.__dict__.pop(SAVEPOINT_ATTRIBUTE, None)
     if not (created or raw) or not caseless_keys_ready(using):
         release(savepoint, using)
         return
     from authfold.accounts.models import CaselessKey
 
+    fields = None
+    if reservations_ready(using):
+        fields = claimed_key_fields(
+            instance.username, instance.email, stored_key(instance.pk, using)
+        )
     try:
         write_key(
             CaselessKey,
@@ -215,6 +416,7 @@ def write_key_after_save(sender, instance, created, raw, using, **kwargs):
             instance.email,
             using,
             new=created and not raw,
+            fields=fields,
         )
     except CaselessConflict:
         if created:
@@ -226,6 +428,13 @@ def write_key_after_save(sender, instance, created, raw, using, **kwargs):
             instance._state.adding = True
         raise
     release(savepoint, using)
+
+
+def rollback_to(savepoint, using):
+    """Roll back to a savepoint taken before a user's save, unless the database has already
+    rolled back the whole transaction (InnoDB does on a deadlock): the caller's ``atomic`` ends it."""
+    if savepoint is not None and not transaction.get_connection(using).needs_rollback:
+        transaction.savepoint_rollback(savepoint, using=using)
 
 
 def release(savepoint, using):

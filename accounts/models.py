@@ -24,6 +24,10 @@ class CaselessKey(models.Model):
     )
     username_digest = models.CharField(max_length=64, db_index=True)
     email_digest = models.CharField(max_length=64, null=True, blank=True, db_index=True)
+    # The email digest again, unique: every account claims its address except the extras of a
+    # group that already shared one before migration 0007 (grandfathered: NULL here, their
+    # email_digest kept). A newcomer's claim collides with the group's one holder.
+    email_claim = models.CharField(max_length=64, null=True, blank=True, unique=True)
 
     class Meta:
         verbose_name = "caseless key"
@@ -37,6 +41,29 @@ class CaselessKey(models.Model):
 
     def __str__(self):
         return f"caseless key of user {self.user_id}"
+
+
+class KeyReservation(models.Model):
+    """A username (and email) being written: taken before the user's row, dropped once its key is.
+
+    A process that dies between the row and its key leaves this row behind, holding the name:
+    the next write of that name repairs the dead write's key from its row (or, when no row has the
+    name, clears a reservation older than a few seconds) instead of letting a twin through.
+    """
+
+    # Each NULL when the save does not change it (an email change reserves no username).
+    username_digest = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    email_digest = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    # Exactly as it is being written, so the reservation's user is one probe of auth_user's own
+    # unique index away.
+    username = models.TextField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "key reservation"
+
+    def __str__(self):
+        return f"reservation of {self.username!r}"
 
 
 class RenameRecord(models.Model):

@@ -1,7 +1,7 @@
 """Making the database refuse caseless twins: the pre-flight checks and the indexes they build.
 
-Used by ``accounts/migrations/0003_enforce_caseless_usernames.py`` (usernames, always) and
-``0004_enforce_caseless_emails.py`` (emails, when ``AUTHFOLD_UNIQUE_EMAIL_CONSTRAINT`` is on).
+Used by ``accounts/migrations/0003_enforce_caseless_usernames.py`` (usernames) and, for emails,
+``0007_key_reservations_and_email_claims.py`` (with ``email_claims.py``).
 """
 
 from django.core.management.base import CommandError
@@ -13,6 +13,8 @@ MAX_GROUPS_NAMED = 20
 
 
 USERNAME_INDEX_NAME = "authfold_caselesskey_username_digest_unique"
+# The unique email_digest index that migration 0004 built, up to 0005, when the project set
+# AUTHFOLD_UNIQUE_EMAIL_CONSTRAINT; 0007 replaces it with email_claim.
 EMAIL_INDEX_NAME = "authfold_caselesskey_email_digest_unique"
 
 
@@ -21,10 +23,6 @@ class TwinsRemain(CommandError):
 
     A ``CommandError``, so ``manage.py migrate`` prints the message instead of a traceback.
     """
-
-
-class SharedEmailsRemain(CommandError):
-    """Accounts still share an email (in some case), so the email index cannot be built."""
 
 
 def groups_sharing_digest(user_model, key_model, using, digest_field, columns, limit):
@@ -224,36 +222,6 @@ def drop_enforcement_leftovers(schema_editor, key_model):
         drop_enforcement_index(schema_editor, table, name)
 
 
-def shared_email_groups(user_model, key_model, using, limit=MAX_GROUPS_NAMED):
-    """Up to ``limit`` groups of users sharing an email key, as lists of (id, username, email)."""
-    return groups_sharing_digest(
-        user_model, key_model, using, "email_digest", ("pk", "username", "email"), limit
-    )
-
-
-def shared_emails_message(groups):
-    """What ``migrate`` prints when shared emails block the email index: who, and what to do."""
-    named = "; ".join(
-        ", ".join(f"{username!r} (id {pk}, {email!r})" for pk, username, email in group)
-        for group in groups
-    )
-    more = f" (the first {len(groups)} shown)" if len(groups) >= MAX_GROUPS_NAMED else ""
-    return (
-        f"Cannot make emails caselessly unique: {len(groups)} group(s) of accounts still share "
-        f"an email address in some case{more}: {named}. "
-        "List them all with `python manage.py conflict_audit`, give each account its own "
-        "address (or a blank one), then run `migrate` again; or set "
-        "AUTHFOLD_UNIQUE_EMAIL_CONSTRAINT = False to go on without the email constraint."
-    )
-
-
-def refuse_if_emails_shared(user_model, key_model, using):
-    """Raise :class:`SharedEmailsRemain` naming the accounts, if any share an email."""
-    groups = shared_email_groups(user_model, key_model, using)
-    if groups:
-        raise SharedEmailsRemain(shared_emails_message(groups))
-
-
 def build_unique_index(schema_editor, table, columns, name):
     """A unique index, built without blocking writes on PostgreSQL (``CONCURRENTLY``).
 
@@ -285,13 +253,13 @@ def ensure_unique_index(schema_editor, table, column, name):
     build_unique_index(schema_editor, table, [column], name)
 
 
-class EnforceCaselessEmails(Operation):
-    """Builds the unique index over ``email_digest`` when ``AUTHFOLD_UNIQUE_EMAIL_CONSTRAINT`` is on.
+class DropOptionalEmailIndex(Operation):
+    """Migration 0004's part now: drop the unique ``email_digest`` index it built before 0007.
 
-    Database-only (Django's model state does not change either way), so the setting can differ
-    between projects without ``makemigrations`` noticing. With the setting off it does nothing;
-    turning it on later: ``migrate authfold 0003`` then ``migrate authfold`` (docs/ADOPTING.md).
-    Refuses, naming the accounts, while some share an email.
+    Up to 0005, 0004 built that index when ``AUTHFOLD_UNIQUE_EMAIL_CONSTRAINT`` was on. Emails are
+    now unique for every project through ``email_claim`` (migration 0007, which drops the old
+    index on its way), so 0004 builds nothing; going back it still drops the index if an
+    installation has it, so ``migrate authfold 0003`` leaves the same database on every install.
     """
 
     reduces_to_sql = False
@@ -301,24 +269,7 @@ class EnforceCaselessEmails(Operation):
         pass
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        from authfold.accounts.conf import authfold_setting
-
-        if not authfold_setting("AUTHFOLD_UNIQUE_EMAIL_CONSTRAINT"):
-            return
-        key_model = to_state.apps.get_model(app_label, "CaselessKey")
-        if not self.allow_migrate_model(schema_editor.connection.alias, key_model):
-            return
-        user_model = key_model._meta.get_field("user").related_model
-        using = schema_editor.connection.alias
-        refuse_if_emails_shared(user_model, key_model, using)
-        try:
-            ensure_unique_index(
-                schema_editor, key_model._meta.db_table, "email_digest", EMAIL_INDEX_NAME
-            )
-        except IntegrityError as error:
-            # A shared email written between the check and the build.
-            groups = shared_email_groups(user_model, key_model, using)
-            raise SharedEmailsRemain(shared_emails_message(groups)) from error
+        pass
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
         key_model = from_state.apps.get_model(app_label, "CaselessKey")
@@ -326,4 +277,4 @@ class EnforceCaselessEmails(Operation):
             drop_enforcement_index(schema_editor, key_model._meta.db_table, EMAIL_INDEX_NAME)
 
     def describe(self):
-        return "Make emails caselessly unique (when AUTHFOLD_UNIQUE_EMAIL_CONSTRAINT is on)"
+        return "Nothing forwards (emails are unique from 0007); backwards, drop 0004's old index"

@@ -1,6 +1,7 @@
 """Backfilling :class:`~authfold.accounts.models.CaselessKey` rows for users that have none."""
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
+from django.db.models.constants import OnConflict
 
 from authfold.accounts.keys import key_fields, orphan_keys
 from authfold.data_migrations.detection import pages
@@ -8,14 +9,51 @@ from authfold.data_migrations.detection import pages
 BACKFILL_BATCH_SIZE = 5000
 
 
+def claims_emails(key_model, using):
+    """Whether the key table on ``using`` has migration 0007's ``email_claim`` (the real model
+    names it before 0007 has run; a historical one does not)."""
+    if not any(field.name == "email_claim" for field in key_model._meta.get_fields()):
+        return False
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        table = connection.introspection.get_table_description(cursor, key_model._meta.db_table)
+    return any(column.name == "email_claim" for column in table)
+
+
+def insert_keys(key_model, using, keys, columns, batch_size):
+    """``INSERT`` the unsaved key rows ``keys`` with exactly ``columns`` (field names), skipping
+    any a unique index refuses: ``bulk_create(ignore_conflicts=True)`` naming only the columns the
+    table has (the real model's ``create`` would name ``email_claim`` before 0007 added it)."""
+    connection = connections[using]
+    ops, quote = connection.ops, connection.ops.quote_name
+    fields = [key_model._meta.get_field(name) for name in ["user", *columns]]
+    names = ", ".join(quote(field.column) for field in fields)
+    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    suffix = ops.on_conflict_suffix_sql(fields, OnConflict.IGNORE, None, None)
+    for start in range(0, len(keys), batch_size):
+        batch = keys[start : start + batch_size]
+        sql = (
+            f"{ops.insert_statement(on_conflict=OnConflict.IGNORE)} "
+            f"{quote(key_model._meta.db_table)} ({names}) "
+            f"VALUES {', '.join([placeholders] * len(batch))} {suffix}"
+        )
+        values = [getattr(key, field.attname) for key in batch for field in fields]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, values)
+
+
 def backfill_caseless_keys(user_model, key_model, using, batch_size=BACKFILL_BATCH_SIZE):
     """Create the missing key rows, in primary-key order and batches; returns how many it made.
 
     Users that already have a key are left alone, so it can run again at any time, and beside
-    live traffic: a key that a sign-up writes between our look and our insert wins.
+    live traffic: a key that a sign-up writes between our look and our insert wins. From 0007 on,
+    a user written around ``save()`` with an address another account claims gets its key
+    unclaimed: it shows among the grandfathered addresses ``conflict_audit`` lists.
     """
     users = user_model._default_manager.using(using)
     keys = key_model._default_manager.using(using)
+    claims = claims_emails(key_model, using)
+    columns = ["username_digest", "email_digest"] + (["email_claim"] if claims else [])
     created = 0
     for rows in pages(users, ("pk", "username", "email"), batch_size):
         first_pk, last_pk = rows[0][0], rows[-1][0]
@@ -31,11 +69,28 @@ def backfill_caseless_keys(user_model, key_model, using, batch_size=BACKFILL_BAT
         ]
         if not missing:
             continue
-        keys.bulk_create(missing, batch_size=batch_size, ignore_conflicts=True)
+        if not claims:
+            insert_keys(key_model, using, missing, columns, batch_size)
+        else:
+            for key in missing:
+                key.email_claim = key.email_digest
+            insert_keys(key_model, using, missing, columns, batch_size)
+            unclaimed = unkeyed(keys, missing)
+            for key in unclaimed:
+                key.email_claim = None
+            insert_keys(key_model, using, unclaimed, columns, batch_size)
         # Count what is there now, not what we sent: a conflicting row was skipped.
         in_batch = keys.filter(user_id__gte=first_pk, user_id__lte=last_pk).count()
         created += in_batch - len(have_key)
     return created
+
+
+def unkeyed(keys, wanted):
+    """The rows of ``wanted`` (unsaved key rows) whose user still has no key."""
+    have = set(
+        keys.filter(user_id__in=[key.user_id for key in wanted]).values_list("user_id", flat=True)
+    )
+    return [key for key in wanted if key.user_id not in have]
 
 
 def refresh_stale_caseless_keys(user_model, key_model, using, batch_size=BACKFILL_BATCH_SIZE):
@@ -45,34 +100,41 @@ def refresh_stale_caseless_keys(user_model, key_model, using, batch_size=BACKFIL
     of its old name, which would hide a twin from the enforcement migration's check. Reads every
     user once, in primary-key batches; writes only the rows that differ. Once usernames are
     unique (0003), a renamed twin's fresh key is refused: its stale key is then deleted, so the
-    user is keyless and ``conflict_audit`` (which scans keyless users) reports the twin.
+    user is keyless and ``conflict_audit`` (which scans keyless users) reports the twin. From
+    0007 on a changed address is claimed (an unchanged one keeps its claim or grandfathering).
     """
     users = user_model._default_manager.using(using)
     keys = key_model._default_manager.using(using)
+    claims = claims_emails(key_model, using)
     rewritten = 0
     for rows in pages(users, ("pk", "username", "email"), batch_size):
+        columns = ["username_digest", "email_digest"] + (["email_claim"] if claims else [])
         stored = {
-            user_id: (username_digest, email_digest)
-            for user_id, username_digest, email_digest in keys.filter(
-                user_id__gte=rows[0][0], user_id__lte=rows[-1][0]
-            ).values_list("user_id", "username_digest", "email_digest")
+            row[0]: row[1:]
+            for row in keys.filter(user_id__gte=rows[0][0], user_id__lte=rows[-1][0]).values_list(
+                "user_id", *columns
+            )
         }
         stale = []
         for pk, username, email in rows:
             fields = key_fields(username, email)
             current = stored.get(pk)
-            if current is not None and current != (
+            if current is None or current[:2] == (
                 fields["username_digest"],
                 fields["email_digest"],
             ):
-                stale.append(key_model(user_id=pk, **fields))
-        rewritten += rewrite_keys(keys, stale, using, batch_size)
+                continue
+            if claims:
+                keeps_address = current[1] == fields["email_digest"]
+                fields["email_claim"] = current[2] if keeps_address else fields["email_digest"]
+            stale.append(key_model(user_id=pk, **fields))
+        rewritten += rewrite_keys(keys, stale, using, batch_size, columns)
     return rewritten
 
 
-def rewrite_keys(keys, fresh, using, batch_size):
-    """Store ``fresh`` key rows over the old ones; a refused row's old key is deleted instead."""
-    fields = ["username_digest", "email_digest"]
+def rewrite_keys(keys, fresh, using, batch_size, fields):
+    """Store ``fresh`` key rows' ``fields`` over the old ones; a refused row's old key is deleted
+    instead."""
     try:
         with transaction.atomic(using=using):
             keys.bulk_update(fresh, fields, batch_size=batch_size)
@@ -84,7 +146,7 @@ def rewrite_keys(keys, fresh, using, batch_size):
         try:
             with transaction.atomic(using=using):
                 keys.filter(user_id=key.user_id).update(
-                    username_digest=key.username_digest, email_digest=key.email_digest
+                    **{field: getattr(key, field) for field in fields}
                 )
             rewritten += 1
         except IntegrityError:

@@ -6,11 +6,9 @@ import pytest
 
 from tests.django_process import run_manage, scratch_database
 
-# A second database that no app may migrate, beside the demo host's own; the email constraint on,
-# so that 0004 has work to do too.
+# A second database that no app may migrate, beside the demo host's own.
 ROUTED_SETTINGS = """
 DATABASES["legacy"] = {{**DATABASES["default"], "NAME": {name!r}}}
-AUTHFOLD_UNIQUE_EMAIL_CONSTRAINT = True
 
 
 class NothingMigratesLegacy:

@@ -260,14 +260,16 @@ def test_a_host_model_form_finds_a_soft_hyphen_spelling_taken():
     assert [error.code for error in form.errors.as_data()["email"]] == ["email_taken"]
 
 
-def test_migration_0009_rewrites_the_keys_the_idna_domain_form_changed():
+def test_migration_0007_rewrites_the_keys_the_idna_domain_form_changed():
     hans = UserFactory(email="hans@bücher.de")
     ascii_user = UserFactory(email="maria@example.com")
     old_key = digest("hans@bücher.de")  # the first release's key of this address
     CaselessKey.objects.filter(user=hans).update(email_digest=old_key)
     ascii_digest_before = CaselessKey.objects.get(user=ascii_user).email_digest
-    migration = importlib.import_module("authfold.accounts.migrations.0009_rekey_emails")
+    migration = importlib.import_module(
+        "authfold.accounts.migrations.0007_key_reservations_and_email_claims"
+    )
     # RunPython hands the function a schema editor; only its connection is used.
-    migration.rekey(apps, SimpleNamespace(connection=connection))
+    migration.rekey_emails(apps, SimpleNamespace(connection=connection))
     assert CaselessKey.objects.get(user=hans).email_digest == email_digest("hans@xn--bcher-kva.de")
     assert CaselessKey.objects.get(user=ascii_user).email_digest == ascii_digest_before

@@ -230,3 +230,16 @@ def test_a_raw_delete_of_a_keyed_user_is_refused_by_the_key_foreign_key():
     with pytest.raises(IntegrityError), connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {table} WHERE id = %s", [user.pk])
     assert User.objects.filter(pk=user.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rename_refused_before_its_row_changes_leaves_no_reservation_behind():
+    from authfold.accounts.models import KeyReservation
+
+    UserFactory(username="maria")
+    other = UserFactory(username="john")
+    other.username = "MARIA"
+    with pytest.raises(CaselessConflict):
+        other.save()
+    assert not KeyReservation.objects.exists()
+    assert User.objects.get(pk=other.pk).username == "john"

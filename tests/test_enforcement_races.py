@@ -154,3 +154,36 @@ def test_concurrent_api_sign_ups_of_one_spelling_give_one_201_and_400s_on_userna
 ):
     answers = run_at_once(sign_up_through_the_api, list(enumerate(["Straße"] * len(VARIANTS))))
     assert_one_201_and_400s_on_username(answers)
+
+
+def case_variants(text, count):
+    """``count`` spellings of ``text`` in different cases (its first letters up or down)."""
+    letters = [index for index, char in enumerate(text) if char.isalpha()]
+    variants = []
+    for number in range(count):
+        chars = list(text)
+        for bit, index in enumerate(letters):
+            if number >> bit & 1:
+                chars[index] = chars[index].upper()
+        variants.append("".join(chars))
+    assert len(set(variants)) == count
+    return variants
+
+
+def sign_up_with_email(number_and_email):
+    number, email = number_and_email
+    with transaction.atomic():
+        return User.objects.create_user(f"racer{number}", email)
+
+
+def test_thirty_concurrent_sign_ups_with_one_email_in_thirty_cases_make_one_account():
+    """With default settings: the database's email claim decides, not a setting."""
+    emails = case_variants("shared.address@example.org", 30)
+    outcomes = run_at_once(sign_up_with_email, list(enumerate(emails)))
+    created = [outcome for outcome in outcomes if isinstance(outcome, User)]
+    refused = [outcome for outcome in outcomes if isinstance(outcome, CaselessConflict)]
+    assert len(created) == 1, outcomes
+    assert len(refused) == 29, outcomes
+    assert {error.field for error in refused} == {"email"}
+    assert User.objects.count() == 1
+    assert CaselessKey.objects.count() == 1

@@ -8,7 +8,9 @@ from django.core.exceptions import ValidationError
 from django.db.models import Model
 
 from authfold.accounts.forms import ProfileForm, SignUpForm
+from authfold.accounts.models import CaselessKey
 from authfold.accounts.user_validation import install_identity_rule, uninstall_identity_rule
+from authfold.data_migrations.keys import backfill_caseless_keys
 from tests.factories import UserFactory
 from tests.twins import bulk_users
 from tests.web.pages import new_account_data
@@ -88,7 +90,8 @@ def test_host_model_form_refuses_changing_to_another_accounts_email():
 
 def test_host_model_form_keeps_a_legacy_shared_email_left_unchanged():
     UserFactory(username="maria", email="family@example.com")
-    user = UserFactory(username="pedro", email="family@example.com")
+    [user] = bulk_users("pedro", email="family@example.com")  # shared before migration 0007
+    backfill_caseless_keys(User, CaselessKey, "default")  # as 0007 leaves it: grandfathered
     form = HostUserForm(instance=user, data={"username": "Pedro", "email": "family@example.com"})
     assert form.is_valid(), form.errors
 

@@ -14,7 +14,6 @@ from authfold.accounts.api import exception_handler
 from authfold.accounts.keys import CaselessConflict
 from authfold.accounts.validators import EMAIL_TAKEN, USERNAME_TAKEN
 from tests.factories import UserFactory
-from tests.test_email_enforcement import email_constraint_on  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -97,11 +96,7 @@ def test_exception_handler_rolls_back_an_atomic_request_like_drf():
         connection.settings_dict["ATOMIC_REQUESTS"] = atomic_requests
 
 
-@pytest.mark.usefixtures("email_constraint_on")
-def test_host_serializer_answers_400_on_email_when_the_database_keeps_emails_unique(
-    accounts_migrator,
-):
-    accounts_migrator.to("0004")
+def test_host_serializer_answers_400_on_email_as_the_database_keeps_emails_unique():
     UserFactory(username="maria", email="maria@example.com")
     response = post_host_sign_up(username="pedro", email="MARIA@example.com", password="x" * 12)
     assert response.status_code == 400

@@ -120,6 +120,21 @@ def test_simultaneous_sign_ups_of_one_name_through_the_hosts_serializer_make_one
     }
 
 
+def test_simultaneous_sign_ups_with_one_email_in_many_cases_make_one_account(host_server):
+    """With default settings: the database's email claim decides, across workers."""
+    emails = ["flock@example.com", "FLOCK@example.com", "Flock@Example.com", "fLOCK@EXAMPLE.COM"]
+    emails += ["flOCK@example.com", "FlOcK@example.com", "FLOCK@Example.COM", "flock@EXAMPLE.com"]
+    answers = all_at_once(
+        [
+            lambda email=email, n=n: sign_up(host_server, f"flock{n}", email)
+            for n, email in enumerate(emails)
+        ]
+    )
+
+    assert collections.Counter(answer.status_code for answer in answers) == {201: 1, 400: 7}
+    assert {tuple(answer.json()) for answer in answers if answer.status_code == 400} == {("email",)}
+
+
 def test_simultaneous_renames_through_the_hosts_form_leave_one_owner_and_no_500(host_server):
     people = [f"person{n}" for n in range(6)]
     for name in people:

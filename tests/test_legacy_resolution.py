@@ -132,7 +132,9 @@ def test_migrate_updates_the_key_of_each_renamed_account(legacy_database):
     ids = legacy_database
     migrate_accounts(RESOLVED)
     for old, new in EXPECTED_RENAMES.items():
-        assert CaselessKey.objects.get(user_id=ids[old]).username_digest == username_digest(new)
+        # Only the column 0002 knows: the model's email_claim comes with 0007.
+        key = CaselessKey.objects.values_list("username_digest", flat=True).get(user_id=ids[old])
+        assert key == username_digest(new)
 
 
 def test_migrating_back_restores_every_username_byte_for_byte(legacy_database):

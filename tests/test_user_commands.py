@@ -9,7 +9,6 @@ from django.core.management.base import CommandError
 from authfold.accounts.management.commands import createsuperuser
 from tests.django_process import run_at_terminal, run_manage
 from tests.factories import UserFactory
-from tests.test_email_enforcement import email_constraint_on  # noqa: F401 (a fixture)
 from tests.twins import bulk_users
 
 User = get_user_model()
@@ -224,11 +223,8 @@ def test_system_check_names_only_the_command_that_is_django_s(tmp_path):
     assert "createsuperuser" not in finished.stderr.split("HINT")[0]
 
 
-@pytest.mark.usefixtures("email_constraint_on")
-def test_createsuperuser_with_an_email_the_database_keeps_unique_is_a_command_error(
-    accounts_migrator,
-):
-    accounts_migrator.to("0004")
+@pytest.mark.django_db
+def test_createsuperuser_with_an_email_the_database_keeps_unique_is_a_command_error():
     UserFactory(username="maria", email="maria@example.com")
     with pytest.raises(CommandError, match="Another account already uses this email address"):
         call_command(

@@ -1,19 +1,20 @@
-"""Optionally makes the database refuse a second account with the same email in any case.
+"""Formerly: the optional unique email index (``AUTHFOLD_UNIQUE_EMAIL_CONSTRAINT``).
 
-Does something only when ``AUTHFOLD_UNIQUE_EMAIL_CONSTRAINT`` is on (default off), so a project
-whose users still share emails can migrate safely. It changes no model state, so the setting
-never makes ``makemigrations`` produce a migration. docs/ADOPTING.md says how to turn it on later.
+Emails are now unique at the database for every project, from migration 0007 (``email_claim``,
+legacy shared addresses grandfathered). This migration keeps its name so that installations that
+applied it migrate on; forwards it does nothing, backwards it drops the old index where an
+installation built it.
 """
 
 from django.db import migrations
 
-from authfold.data_migrations.enforcement import EnforceCaselessEmails
+from authfold.data_migrations.enforcement import DropOptionalEmailIndex
 
 
 class Migration(migrations.Migration):
-    # CREATE INDEX CONCURRENTLY cannot run inside a transaction.
+    # DROP INDEX CONCURRENTLY cannot run inside a transaction.
     atomic = False
 
     dependencies = [("authfold", "0003_enforce_caseless_usernames")]
 
-    operations = [EnforceCaselessEmails()]
+    operations = [DropOptionalEmailIndex()]

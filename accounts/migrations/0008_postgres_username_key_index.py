@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("authfold", "0005_renamerecord_old_username_index"),
+        ("authfold", "0007_key_reservations_and_email_claims"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -3,8 +3,6 @@ nothing and never answers 500; a valid sign-up creates the account and logs the 
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
-from django.test import override_settings
 from django.urls import reverse
 
 from authfold.accounts.forms import SignUpForm
@@ -116,20 +114,8 @@ def test_signed_in_person_is_sent_from_signup_to_the_profile(client):
     assert response.url == reverse("authfold:profile")
 
 
-@pytest.fixture
-def email_constraint_on(accounts_migrator):
-    """The optional email constraint (migration 0004) in force; removed again afterwards."""
-    with override_settings(AUTHFOLD_UNIQUE_EMAIL_CONSTRAINT=True):
-        accounts_migrator.to("0003")
-        accounts_migrator.to("0004")
-        yield
-        accounts_migrator.to("0003")
-    call_command("migrate", "authfold", verbosity=0)
-
-
-def test_signup_that_loses_the_race_for_an_email_shows_a_field_error(
-    client, monkeypatch, email_constraint_on
-):
+@pytest.mark.django_db(transaction=True)
+def test_signup_that_loses_the_race_for_an_email_shows_a_field_error(client, monkeypatch):
     take_after_check(monkeypatch, SignUpForm, username="john", email="MARIA@example.com")
     response = client.post(reverse("authfold:signup"), new_account_data(email="maria@example.com"))
     assert response.status_code == 200

@@ -17,8 +17,11 @@ from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections
 from tqdm import tqdm
 
 from authfold.accounts.caseless import caseless_keys_ready
+from authfold.accounts.keys import reservations_ready
 from authfold.accounts.models import CaselessKey, RenameRecord
+from authfold.accounts.reservations import clear_orphan_reservations, orphan_reservations
 from authfold.data_migrations.detection import Survey
+from authfold.data_migrations.email_claims import grandfathered_email_groups
 from authfold.data_migrations.keys import (
     backfill_caseless_keys,
     delete_orphan_keys,
@@ -176,8 +179,37 @@ class Command(BaseCommand):
             "stale_keys": survey.stale_keys_count(),
             "orphan_keys": survey.orphan_keys_count(),
         }
+        self.grandfathered_groups = self.grandfathered(summary)
         writer = {"text": self.report_text, "json": self.report_json, "csv": self.report_csv}
         writer[self.format](usernames, emails, survey.blank_emails(), summary)
+        if self.format == "text" and self.grandfathered_groups:
+            self.report_grandfathered_text(self.grandfathered_groups)
+
+    def grandfathered(self, summary):
+        """From migration 0007 on: the grandfathered email groups, counted in ``summary`` with
+        the reservations crashed writes left behind; before it, ``None``."""
+        if not reservations_ready(self.using):
+            return None
+        groups = grandfathered_email_groups(get_user_model(), CaselessKey, self.using)
+        summary["grandfathered_email_groups"] = len(groups)
+        summary["orphan_reservations"] = orphan_reservations(self.using).count()
+        return groups
+
+    def report_grandfathered_text(self, groups):
+        write = self.stdout.write
+        write("")
+        write(
+            self.style.MIGRATE_HEADING(
+                f"Emails shared before migration 0007 (grandfathered): {len(groups)} group(s)"
+            )
+        )
+        for group in groups:
+            rows = [
+                (pk, username, email, "grandfathered" if extra else "holds the address")
+                for pk, username, email, extra in group
+            ]
+            write(table(rows, ("id", "username", "email", "claim")))
+        write("No new account and no changed email may join these addresses.")
 
     def report_json(self, usernames, emails, blank_emails, summary):
         # Written piece by piece: the blank emails of a large table never sit in memory at once.
@@ -191,12 +223,26 @@ class Command(BaseCommand):
             separator = ", " if summary["blank_emails"] else ""
             out.write(separator + json.dumps({"id": pk, "username": username}), ending="")
             summary["blank_emails"] += 1
-        out.write('], "summary": ', ending="")
+        out.write("]", ending="")
+        if self.grandfathered_groups is not None:
+            groups = [
+                [
+                    {"id": pk, "username": name, "email": email, "grandfathered": extra}
+                    for pk, name, email, extra in group
+                ]
+                for group in self.grandfathered_groups
+            ]
+            out.write(', "grandfathered_emails": ' + json.dumps(groups), ending="")
+        out.write(', "summary": ', ending="")
         out.write(json.dumps(summary) + "}")
 
     def report_csv(self, usernames, emails, blank_emails, summary):
         writer = csv.writer(self.stdout, lineterminator="\n")
         writer.writerow(("section", "key", *ACCOUNT_COLUMNS))
+        for group in self.grandfathered_groups or ():
+            for pk, username, email, extra in group:
+                section = "grandfathered_email" if extra else "grandfathered_email_holder"
+                writer.writerow((section, "", pk, username, email, "", "", ""))
         for section, groups in (("username_conflict", usernames), ("email_conflict", emails)):
             for group in groups:
                 for account in group.accounts:
@@ -273,8 +319,13 @@ class Command(BaseCommand):
                 returncode=2,
             )
         # A user deleted around Django's cascade leaves a dead key that holds its name against a
-        # new owner: it goes first. The keys that are missing or stale are repaired only after
-        # the renames, so that the plan still sees which account held each name's key.
+        # new owner: it goes first, with the reservations crashed writes left. The keys that are
+        # missing or stale are repaired only after the renames, so that the plan still sees which
+        # account held each name's key.
+        if reservations_ready(self.using):
+            cleared = clear_orphan_reservations(self.using)
+            if cleared and self.format == "text":
+                self.stdout.write(f"Cleared {cleared} reservation(s) that crashed writes left.")
         dead = delete_orphan_keys(CaselessKey, self.using)
         if dead and self.format == "text":
             self.stdout.write(f"Deleted {dead} caseless key row(s) whose user was gone.")

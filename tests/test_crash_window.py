@@ -1,0 +1,196 @@
+"""A process killed in the middle of a user's save leaves no way to a twin.
+
+The save runs in a child process, killed with SIGKILL from a test-only execute wrapper at the
+exact statement: right after the user's INSERT (or UPDATE) has returned, committed in
+autocommit, before the next statement (its key); or just before it, once the name is reserved. Then this process tries
+the twin, for real, on the same database.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import authenticate, get_user_model
+
+from authfold.accounts.keys import CaselessConflict
+from authfold.accounts.models import CaselessKey, KeyReservation
+from authfold.accounts.reservations import (
+    RESERVATION_GRACE,
+    clear_orphan_reservations,
+    orphan_reservations,
+)
+from tests.django_process import ROOT, child_environment
+from tests.factories import DEFAULT_PASSWORD, UserFactory
+
+User = get_user_model()
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SPELLINGS = ["crashy", "Crashy", "CRASHY", "ＣＲＡＳＨＹ"]
+
+# Run in the child: {when} is "after" or "before", {verb} "INSERT" or "UPDATE", then the save.
+KILLED_SAVE = """
+import os, signal
+import django
+django.setup()
+from django.contrib.auth import get_user_model
+from django.db import connection
+from authfold.accounts.keys import writes_user_table
+
+User = get_user_model()
+user_written = []
+
+def kill_at_the_user_write(execute, sql, params, many, context):
+    # "after": at the next statement, once the write has returned (and SQLite's INSERT ...
+    # RETURNING has been read to its end, which is when SQLite commits it).
+    if user_written:
+        os.kill(os.getpid(), signal.SIGKILL)
+    hit = writes_user_table(sql) and sql.lstrip().upper().startswith({verb!r})
+    if hit and {when!r} == "before":
+        os.kill(os.getpid(), signal.SIGKILL)
+    result = execute(sql, params, many, context)
+    if hit:
+        user_written.append(sql)
+    return result
+
+with connection.execute_wrapper(kill_at_the_user_write):
+{save}
+print("not killed")
+"""
+
+CREATE = '    User.objects.create_user("Crashy", "crashy@example.org", {password!r})'
+RENAME = """    user = User.objects.get(username="renamer")
+    user.username = "Crashy"
+    user.save()"""
+
+
+def killed_save(tmp_path, save, verb, when="after"):
+    """Run ``save`` in a child process that SIGKILLs itself at the user's ``verb``."""
+    script = KILLED_SAVE.format(verb=verb, when=when, save=save.format(password=DEFAULT_PASSWORD))
+    child = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=child_environment(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert child.returncode == -signal.SIGKILL, (child.returncode, child.stdout, child.stderr)
+
+
+def age_reservations():
+    KeyReservation.objects.update(
+        created_at=KeyReservation.objects.get().created_at - RESERVATION_GRACE - timedelta(1)
+    )
+
+
+def assert_every_spelling_logs_in_to(user):
+    for spelling in SPELLINGS:
+        assert authenticate(None, username=spelling, password=DEFAULT_PASSWORD) == user, spelling
+
+
+def test_a_sign_up_killed_after_its_insert_leaves_no_way_to_a_twin(tmp_path):
+    killed_save(tmp_path, CREATE, "INSERT")
+    crashed = User.objects.get(username="Crashy")
+    assert not CaselessKey.objects.filter(user=crashed).exists()  # killed before its key
+    assert KeyReservation.objects.filter(username="Crashy").exists()
+    with pytest.raises(CaselessConflict) as refusal:
+        User.objects.create_user("CRASHY", "other@example.org")
+    assert refusal.value.field == "username"
+    assert list(User.objects.values_list("username", flat=True)) == ["Crashy"]
+    assert not KeyReservation.objects.exists()
+    assert_every_spelling_logs_in_to(crashed)
+
+
+def test_a_sign_up_killed_after_its_insert_is_repaired_however_long_ago(tmp_path):
+    killed_save(tmp_path, CREATE, "INSERT")
+    age_reservations()
+    with pytest.raises(CaselessConflict):
+        User.objects.create_user("crashy", "other@example.org")
+    assert User.objects.count() == 1
+
+
+def test_a_rename_killed_after_its_update_leaves_no_way_to_a_twin(tmp_path):
+    renamed = UserFactory(username="renamer", password=DEFAULT_PASSWORD)
+    killed_save(tmp_path, RENAME, "UPDATE")
+    assert User.objects.get(pk=renamed.pk).username == "Crashy"
+    with pytest.raises(CaselessConflict) as refusal:
+        User.objects.create_user("CRASHY", "other@example.org")
+    assert refusal.value.field == "username"
+    assert User.objects.count() == 1
+    assert_every_spelling_logs_in_to(renamed)
+
+
+def test_the_old_name_of_a_rename_killed_before_its_update_stays_taken(tmp_path):
+    """The key is written after the row: a crash before the row leaves the old name held."""
+    UserFactory(username="renamer")
+    killed_save(tmp_path, RENAME, "UPDATE", when="before")
+    with pytest.raises(CaselessConflict):
+        User.objects.create_user("RENAMER", "other@example.org")
+
+
+def test_a_name_whose_sign_up_died_before_its_insert_is_refused_only_for_a_while(tmp_path):
+    killed_save(tmp_path, CREATE, "INSERT", when="before")
+    assert not User.objects.exists()
+    with pytest.raises(CaselessConflict):
+        User.objects.create_user("CRASHY", "other@example.org")  # could be a sign-up under way
+    age_reservations()
+    user = User.objects.create_user("CRASHY", "other@example.org")
+    assert CaselessKey.objects.filter(user=user).exists()
+    assert not KeyReservation.objects.exists()
+
+
+def test_clearing_orphan_reservations_repairs_the_key_the_crash_left_out(tmp_path):
+    killed_save(tmp_path, CREATE, "INSERT")
+    assert not orphan_reservations("default").exists()  # too young to call dead
+    age_reservations()
+    assert [r.username for r in orphan_reservations("default")] == ["Crashy"]
+    assert clear_orphan_reservations("default") == 1
+    assert not KeyReservation.objects.exists()
+    assert_every_spelling_logs_in_to(User.objects.get(username="Crashy"))
+
+
+def test_the_killed_child_really_ran_our_receivers(tmp_path):
+    """Guard for the tests above: without the kill, the child's save completes with its key."""
+    script = KILLED_SAVE.format(verb="NONE", when="after", save=CREATE.format(password="x"))
+    child = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=child_environment(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert child.stdout.strip() == "not killed", child.stderr
+    assert CaselessKey.objects.filter(user__username="Crashy").exists()
+    assert not KeyReservation.objects.exists()
+    assert os.path.exists(tmp_path / "child_settings.py")
+
+
+def test_the_audit_counts_orphan_reservations_and_fix_clears_them(tmp_path):
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    killed_save(tmp_path, CREATE, "INSERT")
+    age_reservations()
+    out = StringIO()
+    call_command("conflict_audit", "--format", "json", stdout=out)
+    assert json.loads(out.getvalue())["summary"]["orphan_reservations"] == 1
+    call_command("conflict_audit", "--fix", "--no-input", stdout=StringIO())
+    assert not KeyReservation.objects.exists()
+    assert CaselessKey.objects.filter(user__username="Crashy").exists()
+
+
+def test_repairing_the_key_of_a_user_gone_meanwhile_is_no_error():
+    """Settling a live write's reservation can find its new row just before that write, refused
+    at its key, deletes it again (seen as a 500 under gunicorn on MariaDB)."""
+    from authfold.accounts.reservations import repair_key_from_row
+
+    gone = UserFactory(username="gone")
+    User.objects.filter(pk=gone.pk).delete()
+    repair_key_from_row((gone.pk, "gone", "gone@example.org"), "default")
+    assert not CaselessKey.objects.exists()

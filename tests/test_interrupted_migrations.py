@@ -1,5 +1,5 @@
-"""The enforcement migrations (0003's username constraint, 0004's email index), killed at any
-point, can be run again and can be reversed.
+"""The enforcement migrations (0003's username constraint, 0007's email claims), killed at any
+point, can be run again and can be reversed (0008's PostgreSQL index: test_postgres_username_index).
 
 On PostgreSQL a real ``manage.py migrate`` is killed while its build waits for a lock another
 connection holds; elsewhere a kill leaves either nothing or a complete index (SQLite's DDL is
@@ -17,10 +17,12 @@ import psycopg
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection
+from django.db.migrations.recorder import MigrationRecorder
 
 from authfold.accounts.caseless import email_digest
-from authfold.accounts.models import CaselessKey
-from authfold.data_migrations.enforcement import EMAIL_INDEX_NAME, USERNAME_INDEX_NAME
+from authfold.accounts.models import CaselessKey, KeyReservation
+from authfold.data_migrations.email_claims import CLAIM_INDEX_NAME
+from authfold.data_migrations.enforcement import USERNAME_INDEX_NAME
 from tests.django_process import ROOT, child_environment, run_manage
 
 User = get_user_model()
@@ -172,32 +174,57 @@ def test_a_username_index_left_by_a_kill_does_not_stop_reversing(accounts_migrat
     assert set(User.objects.values_list("username", flat=True)) == {"maria", "MARIA"}
 
 
-def test_an_email_index_left_by_a_kill_is_kept_by_a_rerun_and_dropped_backwards(
-    accounts_migrator, settings
-):
-    settings.AUTHFOLD_UNIQUE_EMAIL_CONSTRAINT = True
-    accounts_migrator.to("0003")
-    leave_index(EMAIL_INDEX_NAME, "email_digest")
-    accounts_migrator.to("0004")
-    assert index_state(EMAIL_INDEX_NAME) == "valid"
-    accounts_migrator.to("0003")
-    assert index_state(EMAIL_INDEX_NAME) is None
+CLAIMS = "0007_key_reservations_and_email_claims"
+
+
+def killed_after(accounts_migrator, steps_left_undone=()):
+    """What a kill during 0007 leaves: its steps done up to the kill, and Django not having
+    recorded it (it records a migration at its end). ``steps_left_undone`` takes back the steps
+    after the kill: ``"index"`` (the claim index), ``"table"`` (the reservation table)."""
+    accounts_migrator.to(CLAIMS)
+    MigrationRecorder(connection).record_unapplied("authfold", CLAIMS)
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        if "index" in steps_left_undone:
+            if connection.vendor == "mysql":
+                cursor.execute(f"DROP INDEX {quote(CLAIM_INDEX_NAME)} ON {quote(TABLE)}")
+            else:
+                cursor.execute(f"DROP INDEX {quote(CLAIM_INDEX_NAME)}")
+        if "table" in steps_left_undone:
+            cursor.execute(f"DROP TABLE {quote(KeyReservation._meta.db_table)}")
+
+
+@pytest.mark.parametrize(
+    "undone", [(), ("index",), ("index", "table")], ids=["all-done", "no-index", "column-only"]
+)
+def test_0007_killed_at_any_step_runs_again_and_reverses(accounts_migrator, undone):
+    ann = User.objects.create_user("ann", "ann@example.com")
+    killed_after(accounts_migrator, undone)
+    accounts_migrator.to(CLAIMS)
+    assert index_state(CLAIM_INDEX_NAME) == "valid"
+    assert KeyReservation.objects.count() == 0
+    assert CaselessKey.objects.get(user=ann).email_claim == email_digest("ann@example.com")
+    with pytest.raises(IntegrityError):
+        User.objects.create_user("bea", "ANN@example.com")
+    MigrationRecorder(connection).record_unapplied("authfold", CLAIMS)
+    accounts_migrator.to(CLAIMS)  # killed once more after everything: still runs again
+    accounts_migrator.to("0005")
+    assert index_state(CLAIM_INDEX_NAME) is None
 
 
 @postgres_only
-def test_an_invalid_email_index_left_by_a_kill_is_replaced_by_a_rerun(accounts_migrator, settings):
-    settings.AUTHFOLD_UNIQUE_EMAIL_CONSTRAINT = True
-    accounts_migrator.to("0003")
+def test_an_invalid_claim_index_left_by_a_kill_is_replaced_by_a_rerun(accounts_migrator):
     ann = User.objects.create_user("ann", "ann@example.com")
     bea = User.objects.create_user("bea", "bea@example.com")
+    killed_after(accounts_migrator, ("index",))
     keys = CaselessKey.objects.filter(user=bea)
     # An INVALID index, as a killed concurrent build leaves: here, one that a duplicate failed.
-    keys.update(email_digest=CaselessKey.objects.get(user=ann).email_digest)
+    keys.update(email_claim=CaselessKey.objects.get(user=ann).email_claim)
     with pytest.raises(IntegrityError), connection.cursor() as cursor:
         cursor.execute(
-            f"CREATE UNIQUE INDEX CONCURRENTLY {EMAIL_INDEX_NAME} ON {TABLE} (email_digest)"
+            f"CREATE UNIQUE INDEX CONCURRENTLY {CLAIM_INDEX_NAME} ON {TABLE} (email_claim)"
         )
-    assert index_state(EMAIL_INDEX_NAME) == "invalid"
-    keys.update(email_digest=email_digest("bea@example.com"))
-    accounts_migrator.to("0004")
-    assert index_state(EMAIL_INDEX_NAME) == "valid"
+    assert index_state(CLAIM_INDEX_NAME) == "invalid"
+    keys.update(email_claim=email_digest("bea@example.com"))
+    accounts_migrator.to(CLAIMS)
+    assert index_state(CLAIM_INDEX_NAME) == "valid"

@@ -13,6 +13,10 @@
   ``authfold.data_migrations.email_claims``), so this never stops on legacy data. Built without
   blocking writes on PostgreSQL; the unique ``email_digest`` index of the former optional 0004 is
   dropped, ``email_claim`` does its work.
+
+Not one transaction: stopped anywhere (a deploy killed), ``migrate`` runs it again from the
+start and each step finds what is already done (the column, the table, a valid index; an INVALID
+index a killed concurrent build left is dropped and built again).
 """
 
 from django.conf import settings
@@ -25,6 +29,7 @@ from authfold.data_migrations.email_claims import (
 )
 from authfold.data_migrations.enforcement import EMAIL_INDEX_NAME, drop_enforcement_index
 from authfold.data_migrations.keys import sync_caseless_keys
+from authfold.data_migrations.schema import AddFieldUnlessPresent, CreateModelUnlessPresent
 
 
 def rekey_emails(apps, schema_editor):
@@ -64,13 +69,13 @@ class Migration(migrations.Migration):
         migrations.SeparateDatabaseAndState(
             # The column first, without its index: the claims are filled, then the index is built.
             database_operations=[
-                migrations.AddField("caselesskey", "email_claim", email_claim_field(False))
+                AddFieldUnlessPresent("caselesskey", "email_claim", email_claim_field(False))
             ],
             state_operations=[
                 migrations.AddField("caselesskey", "email_claim", email_claim_field(True))
             ],
         ),
-        migrations.CreateModel(
+        CreateModelUnlessPresent(
             name="KeyReservation",
             fields=[
                 (

@@ -223,7 +223,7 @@ def test_migrate_resolves_twins_inserted_after_the_key_table_was_filled(legacy_d
     ids = insert_legacy_users([("mARIA", "late@example.com", True, None, LEGACY_USERS[0][4])])
     migrate_accounts(RESOLVED)
     assert User.objects.get(pk=ids["mARIA"]).username == "mARIA_4"
-    assert CaselessKey.objects.get(user_id=ids["mARIA"]).username_digest == username_digest(
-        "mARIA_4"
-    )
+    # Only the columns 0002 knows: the key table's later columns (0007's claim) are not there yet.
+    key = CaselessKey.objects.values_list("username_digest", flat=True).get(user_id=ids["mARIA"])
+    assert key == username_digest("mARIA_4")
     assert check_exit_status() == 0

@@ -17,7 +17,12 @@ from django.db.backends.signals import connection_created
 from django.db.models import Exists, OuterRef
 from django.db.models.signals import post_save, pre_save
 
-from authfold.accounts.caseless import caseless_keys_ready, email_digest, username_digest
+from authfold.accounts.caseless import (
+    caseless_keys_ready,
+    email_digest,
+    skeleton_digest,
+    username_digest,
+)
 from authfold.accounts.user_model import keyed_user_model, logs_in_by_username
 
 
@@ -37,7 +42,11 @@ class CaselessConflict(IntegrityError):
 
 def key_fields(username, email):
     """The column values of a user's key row."""
-    return {"username_digest": username_digest(username), "email_digest": email_digest(email)}
+    return {
+        "username_digest": username_digest(username),
+        "email_digest": email_digest(email),
+        "skeleton_digest": skeleton_digest(username),
+    }
 
 
 def refused_field(error):

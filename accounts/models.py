@@ -24,6 +24,9 @@ class CaselessKey(models.Model):
     )
     username_digest = models.CharField(max_length=64, db_index=True)
     email_digest = models.CharField(max_length=64, null=True, blank=True, db_index=True)
+    # What the username looks like (caseless.username_skeleton): indexed, never unique, since
+    # look-alike accounts may already exist. Null only until migration 0006 has filled it.
+    skeleton_digest = models.CharField(max_length=64, null=True, blank=True)
 
     class Meta:
         verbose_name = "caseless key"
@@ -33,6 +36,10 @@ class CaselessKey(models.Model):
             models.UniqueConstraint(
                 fields=["username_digest"], name="authfold_caselesskey_username_digest_unique"
             ),
+        ]
+        indexes = [
+            # The look-alike check probes it (validators.validate_username_not_lookalike).
+            models.Index(fields=["skeleton_digest"], name="authfold_key_skeleton_digest"),
         ]
 
     def __str__(self):

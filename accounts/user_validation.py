@@ -7,7 +7,8 @@ A host's ``ModelForm`` on ``User`` (or anything that calls ``user.full_clean()``
 wraps the user model's ``validate_unique`` so that, for each field not in ``exclude``, it also
 applies the parts of :mod:`authfold.accounts.validators` that are about other accounts:
 
-- ``username``: no other account has it in any case (``username_taken``);
+- ``username``: no other account has it in any case (``username_taken``), nor, with
+  ``AUTHFOLD_REFUSE_LOOKALIKES``, a name that looks like it (``username_lookalike``);
 - ``email``: present (``email_required``), unless the account's stored address is already blank
   (a legacy account may keep it so), and no other account has it in any case (``email_taken``).
 
@@ -31,6 +32,7 @@ from authfold.accounts.validators import (
     EMAIL_REQUIRED,
     validate_email_available,
     validate_username_available,
+    validate_username_not_lookalike,
 )
 
 
@@ -60,10 +62,12 @@ def identity_errors(user, exclude):
 
 
 def check_username(user, stored):
-    """No other account has this username, in any case (a name the account keeps is not asked)."""
+    """No other account has this username, in any case, nor (with ``AUTHFOLD_REFUSE_LOOKALIKES``)
+    one that looks like it (a name the account keeps is not asked)."""
     if not user.username or (stored is not None and user.username == stored[0]):
         return
     validate_username_available(user.username, exclude_pk=user.pk)
+    validate_username_not_lookalike(user.username, exclude_pk=user.pk)
 
 
 def check_email(user, stored):

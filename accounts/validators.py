@@ -13,7 +13,9 @@ from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
 
 from authfold.accounts.caseless import (
+    caseless_keys_ready,
     normalize_username,
+    skeleton_digest,
     username_key,
     users_with_email,
     users_with_username,
@@ -29,6 +31,10 @@ USERNAME_TOO_LONG = _("Usernames can have at most %(limit)d characters; this one
 USERNAME_CONFUSABLE = _(
     "This username mixes alphabets with look-alike letters (for example a Cyrillic “а” among "
     "Latin letters). Please use letters from one alphabet."
+)
+USERNAME_LOOKALIKE = _(
+    "This username looks like another account's (“%(username)s” differs from it only in "
+    "accents or look-alike letters). Please choose a name that looks different."
 )
 USERNAME_RESERVED = _("This username is reserved. Please choose another.")
 EMAIL_REQUIRED = _("An email address is required.")
@@ -93,6 +99,26 @@ def validate_username_available(username, exclude_pk=None):
         raise ValidationError(USERNAME_TAKEN, code="username_taken", params={"username": username})
 
 
+def validate_username_not_lookalike(username, exclude_pk=None):
+    """With ``AUTHFOLD_REFUSE_LOOKALIKES``, refuses a name that looks like another account's: the
+    same UTS #39 skeleton (``maría``, ``marıa`` or ``mɑria`` beside ``maria``; Cyrillic
+    ``раураӏ`` beside ``paypal``). One probe of the key table's skeleton index."""
+    if not authfold_setting("AUTHFOLD_REFUSE_LOOKALIKES"):
+        return
+    from authfold.accounts.models import CaselessKey
+
+    keys = CaselessKey._default_manager
+    if not caseless_keys_ready(keys.db):
+        return  # before migrate: the key table and its skeletons do not exist yet
+    lookalikes = keys.filter(skeleton_digest=skeleton_digest(username))
+    if exclude_pk is not None:
+        lookalikes = lookalikes.exclude(user_id=exclude_pk)
+    if lookalikes.exists():
+        raise ValidationError(
+            USERNAME_LOOKALIKE, code="username_lookalike", params={"username": username}
+        )
+
+
 def clean_new_username(username, exclude_pk=None):
     """The NFKC form of a new or changed username, after every rule; raises all errors at once.
 
@@ -115,6 +141,7 @@ def clean_new_username(username, exclude_pk=None):
     if not errors:
         try:
             validate_username_available(username, exclude_pk)
+            validate_username_not_lookalike(username, exclude_pk)
         except ValidationError as error:
             errors.extend(error.error_list)
     if errors:

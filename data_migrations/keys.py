@@ -2,10 +2,18 @@
 
 from django.db import IntegrityError, transaction
 
+from authfold.accounts.caseless import skeleton_digest
 from authfold.accounts.keys import key_fields, orphan_keys
 from authfold.data_migrations.detection import pages
 
 BACKFILL_BATCH_SIZE = 5000
+
+
+def model_key_fields(key_model, username, email):
+    """:func:`~authfold.accounts.keys.key_fields` limited to the columns ``key_model`` has: the
+    historical model of an earlier migration (0001 to 0005) has no ``skeleton_digest`` yet."""
+    columns = {field.name for field in key_model._meta.concrete_fields}
+    return {name: value for name, value in key_fields(username, email).items() if name in columns}
 
 
 def backfill_caseless_keys(user_model, key_model, using, batch_size=BACKFILL_BATCH_SIZE):
@@ -25,7 +33,7 @@ def backfill_caseless_keys(user_model, key_model, using, batch_size=BACKFILL_BAT
             )
         )
         missing = [
-            key_model(user_id=pk, **key_fields(username, email))
+            key_model(user_id=pk, **model_key_fields(key_model, username, email))
             for pk, username, email in rows
             if pk not in have_key
         ]
@@ -49,30 +57,28 @@ def refresh_stale_caseless_keys(user_model, key_model, using, batch_size=BACKFIL
     """
     users = user_model._default_manager.using(using)
     keys = key_model._default_manager.using(using)
+    columns = list(model_key_fields(key_model, "", None))
     rewritten = 0
     for rows in pages(users, ("pk", "username", "email"), batch_size):
         stored = {
-            user_id: (username_digest, email_digest)
-            for user_id, username_digest, email_digest in keys.filter(
+            user_id: values
+            for user_id, *values in keys.filter(
                 user_id__gte=rows[0][0], user_id__lte=rows[-1][0]
-            ).values_list("user_id", "username_digest", "email_digest")
+            ).values_list("user_id", *columns)
         }
         stale = []
         for pk, username, email in rows:
-            fields = key_fields(username, email)
+            fields = model_key_fields(key_model, username, email)
             current = stored.get(pk)
-            if current is not None and current != (
-                fields["username_digest"],
-                fields["email_digest"],
-            ):
+            if current is not None and current != [fields[column] for column in columns]:
                 stale.append(key_model(user_id=pk, **fields))
-        rewritten += rewrite_keys(keys, stale, using, batch_size)
+        rewritten += rewrite_keys(keys, stale, columns, using, batch_size)
     return rewritten
 
 
-def rewrite_keys(keys, fresh, using, batch_size):
-    """Store ``fresh`` key rows over the old ones; a refused row's old key is deleted instead."""
-    fields = ["username_digest", "email_digest"]
+def rewrite_keys(keys, fresh, fields, using, batch_size):
+    """Store ``fresh`` key rows' ``fields`` over the old ones; a refused row's old key is
+    deleted instead."""
     try:
         with transaction.atomic(using=using):
             keys.bulk_update(fresh, fields, batch_size=batch_size)
@@ -84,12 +90,28 @@ def rewrite_keys(keys, fresh, using, batch_size):
         try:
             with transaction.atomic(using=using):
                 keys.filter(user_id=key.user_id).update(
-                    username_digest=key.username_digest, email_digest=key.email_digest
+                    **{field: getattr(key, field) for field in fields}
                 )
             rewritten += 1
         except IntegrityError:
             keys.filter(user_id=key.user_id).delete()
     return rewritten
+
+
+def backfill_skeleton_digests(user_model, key_model, using, batch_size=BACKFILL_BATCH_SIZE):
+    """Fill the skeleton digest of every key row that has none, in primary-key batches, each
+    committed on its own (migration 0006); returns how many it filled. Can run again any time."""
+    users = user_model._default_manager.using(using).filter(
+        caseless_key__isnull=False, caseless_key__skeleton_digest__isnull=True
+    )
+    keys = key_model._default_manager.using(using)
+    filled = 0
+    for rows in pages(users, ("pk", "username"), batch_size):
+        fresh = [key_model(user_id=pk, skeleton_digest=skeleton_digest(name)) for pk, name in rows]
+        with transaction.atomic(using=using):
+            keys.bulk_update(fresh, ["skeleton_digest"], batch_size=batch_size)
+        filled += len(fresh)
+    return filled
 
 
 def delete_orphan_keys(key_model, using):

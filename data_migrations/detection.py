@@ -20,10 +20,11 @@ from array import array
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.db import connections
 from django.db.models import Count, Q
 from django.db.models.functions import Substr
 
-from authfold.accounts.caseless import digest, email_key, username_key
+from authfold.accounts.caseless import digest, email_key, username_key, username_skeleton
 from authfold.accounts.keys import orphan_keys
 
 PAGE_SIZE = 5000
@@ -225,6 +226,48 @@ class Survey:
             for pk, username, email in rows:
                 if email_key(email) is None:
                     yield pk, username
+
+    def lookalike_groups(self):
+        """Groups of accounts whose usernames differ but look alike (the same skeleton digest,
+        ``AUTHFOLD_REFUSE_LOOKALIKES``), keyed by the skeleton, ordered by it; none without
+        skeleton digests (no key table, or before migration 0006). A report only: the database
+        groups the indexed digests, and only the groups' accounts reach Python."""
+        if "lookalikes" not in self._groups:
+            self._groups["lookalikes"] = self._find_lookalikes() if self.has_skeletons() else []
+        return self._groups["lookalikes"]
+
+    def has_skeletons(self):
+        """Whether the key table has its skeleton digest column (migration 0006)."""
+        if self.keys is None:
+            return False
+        connection = connections[self.using]
+        with connection.cursor() as cursor:
+            columns = connection.introspection.get_table_description(
+                cursor, self.key_model._meta.db_table
+            )
+        return "skeleton_digest" in {column.name for column in columns}
+
+    def _find_lookalikes(self):
+        # Several accounts with one skeleton and one username key are twins, reported above.
+        digests = (
+            self.keys.filter(skeleton_digest__isnull=False)
+            .values("skeleton_digest")
+            .annotate(names=Count("username_digest", distinct=True))
+            .filter(names__gt=1)
+            .values_list("skeleton_digest", flat=True)
+        )
+        by_skeleton = {}
+        for batch in chunks(sorted(digests), DIGESTS_PER_QUERY):
+            rows = self.users.filter(caseless_key__skeleton_digest__in=batch).values_list(
+                *ACCOUNT_FIELDS
+            )
+            for row in rows:
+                account = Account.from_row(row)
+                by_skeleton.setdefault(username_skeleton(account.username), []).append(account)
+        return [
+            ConflictGroup(skeleton, sorted(members, key=lambda account: account.id))
+            for skeleton, members in sorted(by_skeleton.items())
+        ]
 
     def username_census(self):
         """Which usernames exist, for the planner to check new names against."""

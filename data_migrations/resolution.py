@@ -13,8 +13,8 @@ from django.db import connections, transaction
 from django.utils import timezone
 
 from authfold.accounts.caseless import digest, username_key
-from authfold.data_migrations.keys import model_key_fields
 from authfold.data_migrations.detection import Survey, chunks
+from authfold.data_migrations.keys import model_key_fields
 from authfold.data_migrations.planning import flatten, plan_resolution
 
 BATCH_SIZE = 500

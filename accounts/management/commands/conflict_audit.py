@@ -145,6 +145,7 @@ class Command(BaseCommand):
     def report(self, survey):
         usernames = survey.username_conflicts()
         emails = survey.email_conflicts()
+        lookalikes = survey.lookalike_groups()
         summary = {
             "users": survey.counts()["users"],
             "username_conflict_groups": len(usernames),
@@ -155,17 +156,21 @@ class Command(BaseCommand):
             "unusable_passwords": survey.counts()["unusable_passwords"],
             "users_without_key": survey.users_without_key_count(),
             "orphan_keys": survey.orphan_keys_count(),
+            "lookalike_groups": len(lookalikes),
+            "accounts_in_lookalike_groups": sum(len(g.accounts) for g in lookalikes),
         }
         writer = {"text": self.report_text, "json": self.report_json, "csv": self.report_csv}
-        writer[self.format](usernames, emails, survey.blank_emails(), summary)
+        writer[self.format](usernames, emails, survey.blank_emails(), summary, lookalikes)
 
-    def report_json(self, usernames, emails, blank_emails, summary):
+    def report_json(self, usernames, emails, blank_emails, summary, lookalikes):
         # Written piece by piece: the blank emails of a large table never sit in memory at once.
         out = self.stdout
         out.write('{"username_conflicts": ', ending="")
         out.write(json.dumps(groups_json(usernames)), ending="")
         out.write(', "email_conflicts": ', ending="")
         out.write(json.dumps(groups_json(emails)), ending="")
+        out.write(', "lookalike_groups": ', ending="")
+        out.write(json.dumps(groups_json(lookalikes)), ending="")
         out.write(', "blank_emails": [', ending="")
         for pk, username in blank_emails:
             separator = ", " if summary["blank_emails"] else ""
@@ -174,21 +179,26 @@ class Command(BaseCommand):
         out.write('], "summary": ', ending="")
         out.write(json.dumps(summary) + "}")
 
-    def report_csv(self, usernames, emails, blank_emails, summary):
+    def report_csv(self, usernames, emails, blank_emails, summary, lookalikes):
         writer = csv.writer(self.stdout, lineterminator="\n")
         writer.writerow(("section", "key", *ACCOUNT_COLUMNS))
-        for section, groups in (("username_conflict", usernames), ("email_conflict", emails)):
+        for section, groups in (
+            ("username_conflict", usernames),
+            ("email_conflict", emails),
+            ("lookalike", lookalikes),
+        ):
             for group in groups:
                 for account in group.accounts:
                     writer.writerow((section, group.key, *account_dict(account).values()))
         for pk, username in blank_emails:
             writer.writerow(("blank_email", "", pk, username, "", "", "", ""))
 
-    def report_text(self, usernames, emails, blank_emails, summary):
+    def report_text(self, usernames, emails, blank_emails, summary, lookalikes):
         write = self.stdout.write
         for title, groups in (
             ("Usernames shared by more than one account (in some case)", usernames),
             ("Emails shared by more than one account (in some case)", emails),
+            ("Different usernames that look alike (a report only: never renamed)", lookalikes),
         ):
             write(self.style.MIGRATE_HEADING(f"{title}: {len(groups)} group(s)"))
             for group in groups:

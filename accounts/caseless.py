@@ -157,9 +157,31 @@ def caseless_keys_ready(using):
     return False
 
 
+_skeletons_ready_aliases = set()
+
+
+def skeleton_digests_ready(using):
+    """Whether the key table has its skeleton digest column on ``using`` (migration 0006): code
+    deployed before that migration has run keeps writing keys, without skeletons."""
+    if using in _skeletons_ready_aliases:
+        return True
+    if not caseless_keys_ready(using):
+        return False
+    from authfold.accounts.models import CaselessKey
+
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        columns = connection.introspection.get_table_description(cursor, CaselessKey._meta.db_table)
+    if "skeleton_digest" in {column.name for column in columns}:
+        _skeletons_ready_aliases.add(using)
+        return True
+    return False
+
+
 def forget_caseless_keys_state():
     """Make :func:`caseless_keys_ready` look again, after migrating the accounts app backwards."""
     _ready_aliases.clear()
+    _skeletons_ready_aliases.clear()
 
 
 @receiver(post_migrate, dispatch_uid="authfold-forget-caseless-keys-state")

@@ -6,7 +6,17 @@
 from django.conf import settings
 from django.db import models
 
+from authfold.accounts.caseless import skeleton_digests_ready
 from authfold.accounts.conf import renamed_login_period
+
+
+class CaselessKeyQuerySet(models.QuerySet):
+    """Key rows; an update leaves the skeleton out where its column is not there yet (0006)."""
+
+    def update(self, **kwargs):
+        if "skeleton_digest" in kwargs and not skeleton_digests_ready(self.db):
+            del kwargs["skeleton_digest"]
+        return super().update(**kwargs)
 
 
 class CaselessKey(models.Model):
@@ -28,6 +38,8 @@ class CaselessKey(models.Model):
     # look-alike accounts may already exist. Null only until migration 0006 has filled it.
     skeleton_digest = models.CharField(max_length=64, null=True, blank=True)
 
+    objects = CaselessKeyQuerySet.as_manager()
+
     class Meta:
         verbose_name = "caseless key"
         constraints = [
@@ -44,6 +56,12 @@ class CaselessKey(models.Model):
 
     def __str__(self):
         return f"caseless key of user {self.user_id}"
+
+    def _do_insert(self, manager, using, fields, *args, **kwargs):
+        # Before migration 0006 (a deploy whose migrate has not run yet) the column is missing.
+        if not skeleton_digests_ready(using):
+            fields = [field for field in fields if field.name != "skeleton_digest"]
+        return super()._do_insert(manager, using, fields, *args, **kwargs)
 
 
 class RenameRecord(models.Model):

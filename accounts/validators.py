@@ -13,9 +13,9 @@ from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
 
 from authfold.accounts.caseless import (
-    caseless_keys_ready,
     normalize_username,
     skeleton_digest,
+    skeleton_digests_ready,
     username_key,
     users_with_email,
     users_with_username,
@@ -108,8 +108,8 @@ def validate_username_not_lookalike(username, exclude_pk=None):
     from authfold.accounts.models import CaselessKey
 
     keys = CaselessKey._default_manager
-    if not caseless_keys_ready(keys.db):
-        return  # before migrate: the key table and its skeletons do not exist yet
+    if not skeleton_digests_ready(keys.db):
+        return  # before migrate (0006): no skeleton digests to compare with yet
     lookalikes = keys.filter(skeleton_digest=skeleton_digest(username))
     if exclude_pk is not None:
         lookalikes = lookalikes.exclude(user_id=exclude_pk)

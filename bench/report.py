@@ -71,6 +71,14 @@ def database_section(database, results, real_hasher):
                 1.1,
             )
         )
+        if "username_and_lookalike" in figures["signup"]:
+            lines.append(
+                three_way_row(
+                    "2. Sign-up: username + look-alike checks",
+                    figures["signup"]["username_and_lookalike"]["timings"],
+                    1.1,
+                )
+            )
         lines.append(
             three_way_row(
                 "2. Sign-up: username + email checks",
@@ -111,6 +119,12 @@ def other_figures(figures):
             f"target ≤ 2x: {verdict(within <= 2)}); peak memory {audit['peak_rss_mb']:.0f} MB "
             f"(Django alone: {audit['baseline_rss_mb']:.0f} MB; target < 150 MB: "
             f"{verdict(audit['peak_rss_mb'] < 150)})."
+        )
+    lookalikes = figures.get("lookalikes")
+    if lookalikes:
+        lines.append(
+            f"- Look-alikes: `migrate authfold 0006` (the skeleton digest column added, filled "
+            f"for {lookalikes['filled']:,} users, indexed) {lookalikes['seconds']:.1f} s."
         )
     resolution = figures.get("resolution")
     if resolution:
@@ -183,6 +197,13 @@ def plans_section(database, figures):
         sources.append(("Login", figures["login"]["plans"]))
     if "signup" in figures:
         sources.append(("Sign-up, username", figures["signup"]["username"]["plans"]))
+        if "username_and_lookalike" in figures["signup"]:
+            sources.append(
+                (
+                    "Sign-up, username + look-alike",
+                    figures["signup"]["username_and_lookalike"]["plans"],
+                )
+            )
         sources.append(
             ("Sign-up, username + email", figures["signup"]["username_and_email"]["plans"])
         )

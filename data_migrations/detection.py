@@ -20,11 +20,16 @@ from array import array
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import connections
 from django.db.models import Count, Q
 from django.db.models.functions import Substr
 
-from authfold.accounts.caseless import digest, email_key, username_key, username_skeleton
+from authfold.accounts.caseless import (
+    digest,
+    email_key,
+    skeleton_digests_ready,
+    username_key,
+    username_skeleton,
+)
 from authfold.accounts.keys import orphan_keys
 
 PAGE_SIZE = 5000
@@ -238,14 +243,7 @@ class Survey:
 
     def has_skeletons(self):
         """Whether the key table has its skeleton digest column (migration 0006)."""
-        if self.keys is None:
-            return False
-        connection = connections[self.using]
-        with connection.cursor() as cursor:
-            columns = connection.introspection.get_table_description(
-                cursor, self.key_model._meta.db_table
-            )
-        return "skeleton_digest" in {column.name for column in columns}
+        return self.keys is not None and skeleton_digests_ready(self.using)
 
     def _find_lookalikes(self):
         # Several accounts with one skeleton and one username key are twins, reported above.

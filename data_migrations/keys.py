@@ -101,16 +101,22 @@ def rewrite_keys(keys, fresh, fields, using, batch_size):
 def backfill_skeleton_digests(user_model, key_model, using, batch_size=BACKFILL_BATCH_SIZE):
     """Fill the skeleton digest of every key row that has none, in primary-key batches, each
     committed on its own (migration 0006); returns how many it filled. Can run again any time."""
+    # Imported here: the resolution engine imports this module for model_key_fields.
+    from authfold.data_migrations.resolution import update_rows
+
     users = user_model._default_manager.using(using).filter(
         caseless_key__isnull=False, caseless_key__skeleton_digest__isnull=True
     )
-    keys = key_model._default_manager.using(using)
     filled = 0
     for rows in pages(users, ("pk", "username"), batch_size):
-        fresh = [key_model(user_id=pk, skeleton_digest=skeleton_digest(name)) for pk, name in rows]
         with transaction.atomic(using=using):
-            keys.bulk_update(fresh, ["skeleton_digest"], batch_size=batch_size)
-        filled += len(fresh)
+            update_rows(
+                key_model,
+                using,
+                ["skeleton_digest"],
+                {pk: [skeleton_digest(username)] for pk, username in rows},
+            )
+        filled += len(rows)
     return filled
 
 

@@ -10,13 +10,27 @@ from authfold.accounts.caseless import skeleton_digests_ready
 from authfold.accounts.conf import renamed_login_period
 
 
+def columns_present(fields, using):
+    """The key fields to write on ``using``: without the skeleton until migration 0006 has run
+    (code deployed before its ``migrate`` keeps writing keys)."""
+    if skeleton_digests_ready(using):
+        return fields
+    return [field for field in fields if getattr(field, "name", field) != "skeleton_digest"]
+
+
 class CaselessKeyQuerySet(models.QuerySet):
-    """Key rows; an update leaves the skeleton out where its column is not there yet (0006)."""
+    """Key rows; updates and ``bulk_create`` leave the skeleton out where its column is not there
+    yet (:func:`columns_present`)."""
 
     def update(self, **kwargs):
-        if "skeleton_digest" in kwargs and not skeleton_digests_ready(self.db):
-            del kwargs["skeleton_digest"]
+        for name in set(kwargs) - set(columns_present(list(kwargs), self.db)):
+            del kwargs[name]
         return super().update(**kwargs)
+
+    def _insert(self, objs, fields, *args, **kwargs):
+        return super()._insert(objs, columns_present(fields, self.db), *args, **kwargs)
+
+    _insert.queryset_only = False
 
 
 class CaselessKey(models.Model):
@@ -58,10 +72,8 @@ class CaselessKey(models.Model):
         return f"caseless key of user {self.user_id}"
 
     def _do_insert(self, manager, using, fields, *args, **kwargs):
-        # Before migration 0006 (a deploy whose migrate has not run yet) the column is missing.
-        if not skeleton_digests_ready(using):
-            fields = [field for field in fields if field.name != "skeleton_digest"]
-        return super()._do_insert(manager, using, fields, *args, **kwargs)
+        # save() inserts through the base manager, not CaselessKeyQuerySet.
+        return super()._do_insert(manager, using, columns_present(fields, using), *args, **kwargs)
 
 
 class RenameRecord(models.Model):

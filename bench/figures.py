@@ -189,12 +189,21 @@ def signup_validation(rng, repeat, scanning_repeat, using="default"):
     lookalike_free = available(validate_username_not_lookalike)
     with_lookalike = {
         "ours": lambda pair: ours_username(pair[0]) and lookalike_free(pair[0]),
+        "username_only": lambda pair: ours_username(pair[0]),
         "exact": lambda pair: exact_username_available(pair[0]),
     }
     sample = inputs(0)
     return {
         "username_and_lookalike": {
-            "timings": compare(with_lookalike, inputs, repeat, rng),
+            "timings": compare(
+                with_lookalike,
+                lambda round_number: {
+                    **inputs(round_number),
+                    "username_only": inputs(round_number)["ours"],
+                },
+                repeat,
+                rng,
+            ),
             "plans": {
                 "ours": plan_report(plans_of(lambda: with_lookalike["ours"](sample["ours"]), using))
             },

@@ -342,3 +342,15 @@ def test_a_key_written_without_a_skeleton_is_stale_and_refreshed():
     CaselessKey.objects.update(skeleton_digest=None)  # as code from before 0006 writes it
     assert refresh_stale_caseless_keys(User, CaselessKey, "default") == 1
     assert CaselessKey.objects.get(user=user).skeleton_digest == skeleton_digest("maria")
+
+
+def test_migration_0006_stopped_after_adding_the_column_runs_again_to_the_end(accounts_migrator):
+    accounts_migrator.to("0005")
+    user = UserFactory(username="maria")
+    with connection.schema_editor() as editor:  # 0006's first step done, then stopped
+        editor.add_field(CaselessKey, CaselessKey._meta.get_field("skeleton_digest"))
+    accounts_migrator.to("0006")
+    assert CaselessKey.objects.get(user=user).skeleton_digest == skeleton_digest("maria")
+    with connection.cursor() as cursor:
+        indexes = connection.introspection.get_constraints(cursor, CaselessKey._meta.db_table)
+    assert "authfold_key_skeleton_digest" in indexes

@@ -2,14 +2,16 @@
 
 Not one transaction: the column is added (nullable, so code from before it keeps writing keys),
 then filled in batches that each commit, so logins and sign-ups, which read and write the key
-table, wait for one batch at most; the index is built last, over the filled column. Backwards,
-the column is dropped; nothing else changed.
+table, wait for one batch at most; the index is built last, over the filled column (on
+PostgreSQL without blocking writes). Stopped anywhere, ``migrate`` runs it again from the start
+and each step finds what is already done. Backwards, the column is dropped; nothing else changed.
 """
 
 from django.conf import settings
 from django.db import migrations, models
 
 from authfold.data_migrations.keys import backfill_skeleton_digests
+from authfold.data_migrations.schema import AddFieldUnlessPresent, AddIndexWithoutBlockingWrites
 
 
 def fill_skeleton_digests(apps, schema_editor):
@@ -26,13 +28,13 @@ class Migration(migrations.Migration):
     dependencies = [("authfold", "0005_renamerecord_old_username_index")]
 
     operations = [
-        migrations.AddField(
+        AddFieldUnlessPresent(
             model_name="caselesskey",
             name="skeleton_digest",
             field=models.CharField(blank=True, max_length=64, null=True),
         ),
         migrations.RunPython(fill_skeleton_digests, migrations.RunPython.noop, elidable=False),
-        migrations.AddIndex(
+        AddIndexWithoutBlockingWrites(
             model_name="caselesskey",
             index=models.Index(fields=["skeleton_digest"], name="authfold_key_skeleton_digest"),
         ),

@@ -1,6 +1,9 @@
 """``manage.py conflict_audit``: find caseless username twins, shared and blank emails; show or
 apply the renames that resolve the twins (the same ones migration 0002 makes).
 
+Look-alike usernames (the same skeleton, different names) are reported, never renamed, and do
+not count for ``--check``: they are distinct names that block no write (docs/AUDIT.md).
+
 Exit codes: 0 done (and, with ``--check``, no username conflicts); 1 ``--check`` found username
 conflicts; 2 nothing was done (``--fix`` not confirmed, or not possible yet). docs/AUDIT.md has
 the output shapes.

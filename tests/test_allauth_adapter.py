@@ -45,6 +45,7 @@ results = {
     "ASCII MARIA": sign_up("MARIA", "third@example.com"),
     "ASCII email in another case": sign_up("newcomer", "MARIA@EXAMPLE.COM"),
     "Unicode email in another case": sign_up("another", "STRASSE@example.com"),
+    "look-alike": sign_up("m\\u0251ria", "fourth@example.com"),
     "fresh": sign_up("anna", "anna@example.com"),
 }
 results["accounts"] = sorted(User.objects.values_list("username", flat=True))
@@ -80,6 +81,10 @@ def test_an_email_another_account_has_in_another_case_is_a_form_error(sign_ups):
 
 def test_an_ascii_email_in_another_case_is_still_refused(sign_ups):
     assert sign_ups["ASCII email in another case"]["errors"] == {"email": ["email_taken"]}
+
+
+def test_a_lookalike_of_a_taken_name_is_a_form_error(sign_ups):
+    assert sign_ups["look-alike"] == {"status": 200, "errors": {"username": ["username_lookalike"]}}
 
 
 def test_a_fresh_sign_up_goes_through_and_only_it_creates_an_account(sign_ups):

@@ -102,17 +102,16 @@ def validate_username_available(username, exclude_pk=None):
 def validate_username_not_lookalike(username, exclude_pk=None):
     """With ``AUTHFOLD_REFUSE_LOOKALIKES``, refuses a name that looks like another account's: the
     same UTS #39 skeleton (``maría``, ``marıa`` or ``mɑria`` beside ``maria``; Cyrillic
-    ``раураӏ`` beside ``paypal``). One probe of the key table's skeleton index."""
+    ``раураӏ`` beside ``paypal``). One probe of the skeleton digest's index, joined to the user
+    by primary key as the username check is (so a dead key row never holds a name)."""
     if not authfold_setting("AUTHFOLD_REFUSE_LOOKALIKES"):
         return
-    from authfold.accounts.models import CaselessKey
-
-    keys = CaselessKey._default_manager
-    if not skeleton_digests_ready(keys.db):
+    users = keyed_user_model()._default_manager.all()
+    if not skeleton_digests_ready(users.db):
         return  # before migrate (0006): no skeleton digests to compare with yet
-    lookalikes = keys.filter(skeleton_digest=skeleton_digest(username))
+    lookalikes = users.filter(caseless_key__skeleton_digest=skeleton_digest(username))
     if exclude_pk is not None:
-        lookalikes = lookalikes.exclude(user_id=exclude_pk)
+        lookalikes = lookalikes.exclude(pk=exclude_pk)
     if lookalikes.exists():
         raise ValidationError(
             USERNAME_LOOKALIKE, code="username_lookalike", params={"username": username}

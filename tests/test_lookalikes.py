@@ -16,12 +16,14 @@ from authfold.accounts.caseless import skeleton_digest, username_skeleton
 from authfold.accounts.models import CaselessKey
 from authfold.accounts.validators import clean_new_username
 from authfold.data_migrations.keys import sync_caseless_keys
+from tests import test_dead_keys
 from tests.api.errors import error_codes as api_error_codes
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 from tests.twins import bulk_users
 from tests.web.pages import error_codes, new_account_data
 
 User = get_user_model()
+delete_around_django = test_dead_keys.delete_around_django  # the fixture, shared
 
 # (the existing account, the look-alike typed)
 LOOKALIKES = {
@@ -118,6 +120,12 @@ def test_an_exact_caseless_twin_is_refused_as_taken_not_as_a_lookalike():
 def test_an_account_may_rename_itself_to_a_lookalike_of_its_own_name():
     user = UserFactory(username="maria")
     assert clean_new_username("maría", exclude_pk=user.pk) == "maría"
+
+
+@pytest.mark.django_db
+def test_a_dead_key_row_never_holds_a_lookalike(delete_around_django):
+    delete_around_django(UserFactory(username="maria"))
+    assert clean_new_username("mɑria") == "mɑria"
 
 
 # Every write path of ours.

@@ -27,6 +27,8 @@ class AddFieldUnlessPresent(migrations.AddField):
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
         model = to_state.apps.get_model(app_label, self.model_name)
+        if not self.allow_migrate_model(schema_editor.connection.alias, model):
+            return  # a database the project's routers keep us out of, as Django's own skips
         column = model._meta.get_field(self.name).column
         if has_column(schema_editor, model._meta.db_table, column):
             return

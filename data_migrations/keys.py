@@ -100,23 +100,24 @@ def rewrite_keys(keys, fresh, fields, using, batch_size):
 
 def backfill_skeleton_digests(user_model, key_model, using, batch_size=BACKFILL_BATCH_SIZE):
     """Fill the skeleton digest of every key row that has none, in primary-key batches, each
-    committed on its own (migration 0006); returns how many it filled. Can run again any time."""
+    committed on its own (migration 0006); returns how many it filled. Can run again any time.
+
+    Pages over the key table by primary key (with each row's username), not over the rows still
+    without a skeleton: that filter has no index, and each page would read past every row
+    already filled.
+    """
     # Imported here: the resolution engine imports this module for model_key_fields.
     from authfold.data_migrations.resolution import update_rows
 
-    users = user_model._default_manager.using(using).filter(
-        caseless_key__isnull=False, caseless_key__skeleton_digest__isnull=True
-    )
+    keys = key_model._default_manager.using(using)
     filled = 0
-    for rows in pages(users, ("pk", "username"), batch_size):
+    for rows in pages(keys, ("pk", "user__username", "skeleton_digest"), batch_size):
+        missing = {pk: [skeleton_digest(name)] for pk, name, stored in rows if stored is None}
+        if not missing:
+            continue
         with transaction.atomic(using=using):
-            update_rows(
-                key_model,
-                using,
-                ["skeleton_digest"],
-                {pk: [skeleton_digest(username)] for pk, username in rows},
-            )
-        filled += len(rows)
+            update_rows(key_model, using, ["skeleton_digest"], missing)
+        filled += len(missing)
     return filled
 
 

@@ -7,6 +7,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from authfold.accounts.caseless import email_digest
 from authfold.accounts.models import CaselessKey, RenameRecord
 from tests.twins import User, allow_legacy_twins, bulk_users
 
@@ -118,5 +119,10 @@ def test_check_exits_1_while_username_twins_exist():
 
 def test_check_exits_0_without_username_twins_even_with_shared_emails():
     User.objects.create_user("ann", "same@example.com")
-    User.objects.create_user("bea", "SAME@example.com")
+    bea = User.objects.create_user("bea", "bea@example.com")
+    # An address two accounts shared before migration 0007: bea's is grandfathered (no claim).
+    User.objects.filter(pk=bea.pk).update(email="SAME@example.com")
+    CaselessKey.objects.filter(user=bea).update(
+        email_digest=email_digest("SAME@example.com"), email_claim=None
+    )
     audit("--check")

@@ -15,6 +15,9 @@ DEFAULTS = {
     "AUTHFOLD_ASCII_USERNAMES": False,
     # True for the built-in list (authfold.accounts.reserved_names), or a list of names; off by default.
     "AUTHFOLD_RESERVED_USERNAMES": False,
+    # Refuse a new or changed username that looks like another account's (the same UTS #39
+    # skeleton: maría, marıa or mɑria beside maria), code username_lookalike; off by default.
+    "AUTHFOLD_REFUSE_LOOKALIKES": False,
     # Let the password-reset form reach active accounts without a usable password (social sign-up,
     # create_user without one), so they can set a first password; off, as in Django, by default.
     "AUTHFOLD_FIRST_PASSWORD_BY_RESET": False,

@@ -23,6 +23,8 @@ from django.db.models.signals import post_save, pre_save
 from authfold.accounts.caseless import (
     caseless_keys_ready,
     email_digest,
+    skeleton_digest,
+    skeleton_digests_ready,
     table_ready,
     username_digest,
 )
@@ -51,7 +53,11 @@ class CaselessConflict(IntegrityError):
 
 def key_fields(username, email):
     """The column values of a user's key row."""
-    return {"username_digest": username_digest(username), "email_digest": email_digest(email)}
+    return {
+        "username_digest": username_digest(username),
+        "email_digest": email_digest(email),
+        "skeleton_digest": skeleton_digest(username),
+    }
 
 
 @dataclass(frozen=True)
@@ -60,20 +66,20 @@ class StoredKey:
 
     username_digest: str
     email_digest: str | None
+    skeleton_digest: str | None
     email_claim: str | None
 
 
 def stored_key(user_id, using):
-    """The key row of user ``user_id``, or ``None`` if it has none."""
+    """The key row of user ``user_id``, or ``None`` if it has none. Its skeleton is ``None``
+    before migration 0006 has added the column (so a key written then is never "the same")."""
     from authfold.accounts.models import CaselessKey
 
-    row = (
-        CaselessKey._default_manager.using(using)
-        .filter(user_id=user_id)
-        .values_list("username_digest", "email_digest", "email_claim")
-        .first()
-    )
-    return None if row is None else StoredKey(*row)
+    columns = ["username_digest", "email_digest", "email_claim"]
+    if skeleton_digests_ready(using):
+        columns.append("skeleton_digest")
+    row = CaselessKey._default_manager.using(using).filter(user_id=user_id).values(*columns).first()
+    return None if row is None else StoredKey(**{"skeleton_digest": None, **row})
 
 
 def claimed_key_fields(username, email, stored=None):
@@ -151,7 +157,12 @@ def store_key(key_model, user_id, fields, using, new):
 
 def insert_key(key_model, user_id, fields, using):
     """``INSERT`` a key row with exactly these columns: before migration 0007 the table has no
-    ``email_claim``, which the model's own ``create()`` would name."""
+    ``email_claim``, which the model's own ``create()`` would name; before 0006 the skeleton is
+    left out (:func:`~authfold.accounts.models.columns_present`)."""
+    from authfold.accounts.models import columns_present
+
+    present = columns_present(list(fields), using)
+    fields = {name: value for name, value in fields.items() if name in present}
     connection = connections[using]
     quote = connection.ops.quote_name
     columns = {key_model._meta.pk.column: user_id}

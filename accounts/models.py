@@ -6,7 +6,31 @@
 from django.conf import settings
 from django.db import models
 
+from authfold.accounts.caseless import skeleton_digests_ready
 from authfold.accounts.conf import renamed_login_period
+
+
+def columns_present(fields, using):
+    """The key fields to write on ``using``: without the skeleton until migration 0006 has run
+    (code deployed before its ``migrate`` keeps writing keys)."""
+    if skeleton_digests_ready(using):
+        return fields
+    return [field for field in fields if getattr(field, "name", field) != "skeleton_digest"]
+
+
+class CaselessKeyQuerySet(models.QuerySet):
+    """Key rows; updates and ``bulk_create`` leave the skeleton out where its column is not there
+    yet (:func:`columns_present`)."""
+
+    def update(self, **kwargs):
+        for name in set(kwargs) - set(columns_present(list(kwargs), self.db)):
+            del kwargs[name]
+        return super().update(**kwargs)
+
+    def _insert(self, objs, fields, *args, **kwargs):
+        return super()._insert(objs, columns_present(fields, self.db), *args, **kwargs)
+
+    _insert.queryset_only = False
 
 
 class CaselessKey(models.Model):
@@ -28,6 +52,11 @@ class CaselessKey(models.Model):
     # group that already shared one before migration 0007 (grandfathered: NULL here, their
     # email_digest kept). A newcomer's claim collides with the group's one holder.
     email_claim = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    # What the username looks like (caseless.username_skeleton): indexed, never unique, since
+    # look-alike accounts may already exist. Null only until migration 0006 has filled it.
+    skeleton_digest = models.CharField(max_length=64, null=True, blank=True)
+
+    objects = CaselessKeyQuerySet.as_manager()
 
     class Meta:
         verbose_name = "caseless key"
@@ -38,9 +67,17 @@ class CaselessKey(models.Model):
                 fields=["username_digest"], name="authfold_caselesskey_username_digest_unique"
             ),
         ]
+        indexes = [
+            # The look-alike check probes it (validators.validate_username_not_lookalike).
+            models.Index(fields=["skeleton_digest"], name="authfold_key_skeleton_digest"),
+        ]
 
     def __str__(self):
         return f"caseless key of user {self.user_id}"
+
+    def _do_insert(self, manager, using, fields, *args, **kwargs):
+        # save() inserts through the base manager, not CaselessKeyQuerySet.
+        return super()._do_insert(manager, using, columns_present(fields, using), *args, **kwargs)
 
 
 class KeyReservation(models.Model):

@@ -8,7 +8,8 @@ wraps the user model's ``validate_unique`` so that, for each field not in ``excl
 applies the parts of :mod:`authfold.accounts.validators` that are about other accounts:
 
 - ``username``: no other account has it in any case (``username_taken``), nor has it as its
-  email (``username_is_email_of_other``);
+  email (``username_is_email_of_other``), nor, with ``AUTHFOLD_REFUSE_LOOKALIKES``, a name that
+  looks like it (``username_lookalike``);
 - ``email``: present (``email_required``), unless the account's stored address is already blank
   (a legacy account may keep it so), no other account has it in any case (``email_taken``), nor
   has it as its username (``email_is_username_of_other``).
@@ -34,6 +35,7 @@ from authfold.accounts.validators import (
     validate_email_unclaimed,
     validate_username_available,
     validate_username_not_email_of_other,
+    validate_username_not_lookalike,
 )
 
 
@@ -63,12 +65,14 @@ def identity_errors(user, exclude):
 
 
 def check_username(user, stored):
-    """No other account has this username, in any case, as its name or its email (a name the
-    account keeps is not asked)."""
+    """No other account has this username, in any case, as its name or its email, nor (with
+    ``AUTHFOLD_REFUSE_LOOKALIKES``) one that looks like it (a name the account keeps is not
+    asked)."""
     if not user.username or (stored is not None and user.username == stored[0]):
         return
     validate_username_available(user.username, exclude_pk=user.pk)
     validate_username_not_email_of_other(user.username, exclude_pk=user.pk)
+    validate_username_not_lookalike(user.username, exclude_pk=user.pk)
 
 
 def check_email(user, stored):

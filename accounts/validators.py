@@ -15,6 +15,8 @@ from django.utils.translation import gettext_lazy as _
 
 from authfold.accounts.caseless import (
     normalize_username,
+    skeleton_digest,
+    skeleton_digests_ready,
     unicode_domain,
     username_key,
     users_with_email,
@@ -32,6 +34,10 @@ USERNAME_TOO_LONG = _("Usernames can have at most %(limit)d characters; this one
 USERNAME_CONFUSABLE = _(
     "This username mixes alphabets with look-alike letters (for example a Cyrillic “а” among "
     "Latin letters). Please use letters from one alphabet."
+)
+USERNAME_LOOKALIKE = _(
+    "This username looks like another account's (“%(username)s” differs from it only in "
+    "accents or look-alike letters). Please choose a name that looks different."
 )
 USERNAME_RESERVED = _("This username is reserved. Please choose another.")
 USERNAME_INVISIBLE = _(
@@ -150,6 +156,25 @@ def validate_username_not_email_of_other(username, exclude_pk=None):
         raise ValidationError(USERNAME_IS_EMAIL_OF_OTHER, code="username_is_email_of_other")
 
 
+def validate_username_not_lookalike(username, exclude_pk=None):
+    """With ``AUTHFOLD_REFUSE_LOOKALIKES``, refuses a name that looks like another account's: the
+    same UTS #39 skeleton (``maría``, ``marıa`` or ``mɑria`` beside ``maria``; Cyrillic
+    ``раураӏ`` beside ``paypal``). One probe of the skeleton digest's index, joined to the user
+    by primary key as the username check is (so a dead key row never holds a name)."""
+    if not authfold_setting("AUTHFOLD_REFUSE_LOOKALIKES"):
+        return
+    users = keyed_user_model()._default_manager.all()
+    if not skeleton_digests_ready(users.db):
+        return  # before migrate (0006): no skeleton digests to compare with yet
+    lookalikes = users.filter(caseless_key__skeleton_digest=skeleton_digest(username))
+    if exclude_pk is not None:
+        lookalikes = lookalikes.exclude(pk=exclude_pk)
+    if lookalikes.exists():
+        raise ValidationError(
+            USERNAME_LOOKALIKE, code="username_lookalike", params={"username": username}
+        )
+
+
 def clean_new_username(username, exclude_pk=None):
     """The NFKC form of a new or changed username, after every rule; raises all errors at once.
 
@@ -174,6 +199,7 @@ def clean_new_username(username, exclude_pk=None):
         try:
             validate_username_available(username, exclude_pk)
             validate_username_not_email_of_other(username, exclude_pk)
+            validate_username_not_lookalike(username, exclude_pk)
         except ValidationError as error:
             errors.extend(error.error_list)
     if errors:

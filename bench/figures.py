@@ -19,7 +19,11 @@ from django.db import DatabaseError, IntegrityError, connections
 from django.test.utils import CaptureQueriesContext
 
 from authfold.accounts.models import CaselessKey
-from authfold.accounts.validators import validate_email_available, validate_username_available
+from authfold.accounts.validators import (
+    validate_email_available,
+    validate_username_available,
+    validate_username_not_lookalike,
+)
 from authfold.backends import CaseInsensitiveModelBackend
 from authfold.data_migrations.enforcement import username_digest_twins
 from bench.loading import BENCH_PASSWORD, NAMES, random_case, username_for
@@ -157,7 +161,8 @@ def available(check):
 
 
 def signup_validation(rng, repeat, scanning_repeat, using="default"):
-    """Figure 2: the uniqueness checks of one registration (a new name and address)."""
+    """Figure 2: the uniqueness checks of one registration (a new name and address), and the
+    username check with the look-alike check after it."""
 
     def inputs(round_number):
         number = 10**8 + round_number + 1
@@ -180,8 +185,29 @@ def signup_validation(rng, repeat, scanning_repeat, using="default"):
         "exact": lambda pair: exact_username_available(pair[0]) and exact_email_available(pair[1]),
         "naive": lambda pair: naive_username_available(pair[0]) and naive_email_available(pair[1]),
     }
+    # AUTHFOLD_REFUSE_LOOKALIKES is on in the demo settings the bench runs with.
+    lookalike_free = available(validate_username_not_lookalike)
+    with_lookalike = {
+        "ours": lambda pair: ours_username(pair[0]) and lookalike_free(pair[0]),
+        "username_only": lambda pair: ours_username(pair[0]),
+        "exact": lambda pair: exact_username_available(pair[0]),
+    }
     sample = inputs(0)
     return {
+        "username_and_lookalike": {
+            "timings": compare(
+                with_lookalike,
+                lambda round_number: {
+                    **inputs(round_number),
+                    "username_only": inputs(round_number)["ours"],
+                },
+                repeat,
+                rng,
+            ),
+            "plans": {
+                "ours": plan_report(plans_of(lambda: with_lookalike["ours"](sample["ours"]), using))
+            },
+        },
         "username": {
             "timings": compare(
                 username_only,
@@ -212,6 +238,14 @@ def signup_validation(rng, repeat, scanning_repeat, using="default"):
             },
         },
     }
+
+
+def lookalike_backfill():
+    """``migrate authfold 0006``: the skeleton digest column added and filled for every user."""
+    call_command("migrate", "authfold", "0005", verbosity=0)
+    seconds, _ = timed(lambda: call_command("migrate", "authfold", "0006", verbosity=0))
+    filled = CaselessKey.objects.filter(skeleton_digest__isnull=False).count()
+    return {"seconds": seconds, "filled": filled}
 
 
 class Writer(threading.Thread):

@@ -15,7 +15,7 @@ import sys
 
 import django
 
-FIGURES = ["audit", "resolution", "enforcement", "login", "signup", "registration"]
+FIGURES = ["audit", "resolution", "enforcement", "lookalikes", "login", "signup", "registration"]
 
 
 def parse_arguments(argv):
@@ -108,6 +108,9 @@ def main(argv=None):
             result["figures"]["enforcement"] = figures.enforcement()
         except CommandError as error:
             result["not_measured"]["enforcement"] = f"migrate authfold 0003 refused: {error}"
+    if "lookalikes" in wanted:
+        step(f"{arguments.database}: look-alike skeletons (migrate authfold 0006)")
+        result["figures"]["lookalikes"] = figures.lookalike_backfill()
     call_command("migrate", "authfold", verbosity=0)  # 0004 and later, if any
     analyze_tables()
 

@@ -30,7 +30,14 @@ from django.db import connections, transaction
 from django.db.models import Count, F, Q
 from django.db.models.functions import Collate
 
-from authfold.accounts.caseless import digest, email_key, username_key
+from authfold.accounts.caseless import (
+    digest,
+    email_key,
+    skeleton_digest,
+    skeleton_digests_ready,
+    username_key,
+    username_skeleton,
+)
 from authfold.accounts.keys import orphan_keys
 
 PAGE_SIZE = 5000
@@ -232,6 +239,46 @@ class Survey:
         for batch in chunks(self.check().blank_emails, DIGESTS_PER_QUERY):
             yield from self.users.filter(pk__in=batch).order_by("pk").values_list("pk", "username")
 
+    def lookalike_groups(self):
+        """Groups of accounts whose usernames differ but look alike (the same skeleton digest,
+        ``AUTHFOLD_REFUSE_LOOKALIKES``), keyed by the skeleton, ordered by it; none without
+        skeleton digests (no key table, or before migration 0006). A report only: the database
+        groups the indexed digests, and only the groups' accounts reach Python."""
+        if "lookalikes" not in self._groups:
+            self._groups["lookalikes"] = self._find_lookalikes() if self.has_skeletons() else []
+        return self._groups["lookalikes"]
+
+    def has_skeletons(self):
+        """Whether the key table has its skeleton digest column (migration 0006), in the model
+        surveyed too (a historical one of an earlier migration has none)."""
+        return (
+            self.keys is not None
+            and any(field.name == "skeleton_digest" for field in self.key_model._meta.fields)
+            and skeleton_digests_ready(self.using)
+        )
+
+    def _find_lookalikes(self):
+        # Several accounts with one skeleton and one username key are twins, reported above.
+        digests = (
+            self.keys.filter(skeleton_digest__isnull=False)
+            .values("skeleton_digest")
+            .annotate(names=Count("username_digest", distinct=True))
+            .filter(names__gt=1)
+            .values_list("skeleton_digest", flat=True)
+        )
+        by_skeleton = {}
+        for batch in chunks(sorted(digests), DIGESTS_PER_QUERY):
+            rows = self.users.filter(caseless_key__skeleton_digest__in=batch).values_list(
+                *ACCOUNT_FIELDS
+            )
+            for row in rows:
+                account = Account.from_row(row)
+                by_skeleton.setdefault(username_skeleton(account.username), []).append(account)
+        return [
+            ConflictGroup(skeleton, sorted(members, key=lambda account: account.id))
+            for skeleton, members in sorted(by_skeleton.items())
+        ]
+
     def username_census(self):
         """Which usernames exist, for the planner to check new names against."""
         return UsernameCensus(self)
@@ -306,7 +353,9 @@ class KeyCheck:
     row. Counts the users, those with a row (``keyed``), without one (``missing``) and with a row
     that no longer matches (``stale``); keeps the ids of blank emails; and for each suspect (no
     row, or a stale digest of that kind) its id and a 64-bit hash of its key, and the digests of
-    the suspects' keys that a key row already holds (``bridged_digests``)."""
+    the suspects' keys that a key row already holds (``bridged_digests``). Once migration 0006
+    has run, a row whose skeleton digest is missing or not the username's is stale too (the
+    look-alike check would miss it; ``conflict_audit --fix`` rewrites it)."""
 
     def __init__(self, survey):
         self.survey = survey
@@ -327,6 +376,8 @@ class KeyCheck:
         fields = ("pk", "username", "email")
         if keyed:
             fields += ("caseless_key__username_digest", "caseless_key__email_digest")
+            if survey.has_skeletons():
+                fields += ("caseless_key__skeleton_digest",)
         with transaction.atomic(using=survey.using):
             for rows in streamed_pages(survey.users, fields):
                 fresh = self.check_page(rows) if keyed else self.hash_page(rows)
@@ -360,8 +411,9 @@ class KeyCheck:
         self.users += len(rows)
         fresh = {"username": {}, "email": {}}
         ids, hashes = self.suspect_ids, self.suspect_hashes
-        # The loop the audit's time goes to: every user, two keys and two digests.
-        for pk, username, email, stored_username, stored_email in rows:
+        # The loop the audit's time goes to: every user, two keys and two digests (and the
+        # skeleton's, only for a row whose other two match).
+        for pk, username, email, stored_username, stored_email, *stored_skeleton in rows:
             ukey = username_key(username)
             udigest = digest(ukey)
             ekey = email_key(email)
@@ -372,7 +424,11 @@ class KeyCheck:
                 self.missing += 1
             else:
                 self.keyed += 1
-                if stored_username == udigest and stored_email == edigest:
+                if (
+                    stored_username == udigest
+                    and stored_email == edigest
+                    and (not stored_skeleton or stored_skeleton[0] == skeleton_digest(username))
+                ):
                     continue
                 self.stale += 1
             if stored_username != udigest:

@@ -3,21 +3,33 @@
 from django.db import IntegrityError, connections, transaction
 from django.db.models.constants import OnConflict
 
+from authfold.accounts.caseless import skeleton_digest
 from authfold.accounts.keys import key_fields, orphan_keys
 from authfold.data_migrations.detection import pages
 
 BACKFILL_BATCH_SIZE = 5000
 
 
-def claims_emails(key_model, using):
-    """Whether the key table on ``using`` has migration 0007's ``email_claim`` (the real model
-    names it before 0007 has run; a historical one does not)."""
-    if not any(field.name == "email_claim" for field in key_model._meta.get_fields()):
-        return False
+# Every column of a key row that is derived from its user, in the order they were added.
+KEY_COLUMNS = ("username_digest", "email_digest", "skeleton_digest", "email_claim")
+
+
+def key_columns(key_model, using):
+    """The key columns (of :data:`KEY_COLUMNS`) that both ``key_model`` and its table on ``using``
+    have: the historical model of an earlier migration lacks the later ones (``skeleton_digest``
+    from 0006, ``email_claim`` from 0007), and the real model names them before those migrations
+    have run."""
+    fields = {field.name for field in key_model._meta.concrete_fields}
     connection = connections[using]
     with connection.cursor() as cursor:
         table = connection.introspection.get_table_description(cursor, key_model._meta.db_table)
-    return any(column.name == "email_claim" for column in table)
+    present = {column.name for column in table}
+    return [name for name in KEY_COLUMNS if name in fields and name in present]
+
+
+def model_key_fields(columns, username, email):
+    """:func:`~authfold.accounts.keys.key_fields` limited to ``columns`` (:func:`key_columns`)."""
+    return {name: value for name, value in key_fields(username, email).items() if name in columns}
 
 
 def insert_keys(key_model, using, keys, columns, batch_size):
@@ -52,8 +64,8 @@ def backfill_caseless_keys(user_model, key_model, using, batch_size=BACKFILL_BAT
     """
     users = user_model._default_manager.using(using)
     keys = key_model._default_manager.using(using)
-    claims = claims_emails(key_model, using)
-    columns = ["username_digest", "email_digest"] + (["email_claim"] if claims else [])
+    columns = key_columns(key_model, using)
+    claims = "email_claim" in columns
     created = 0
     for rows in pages(users, ("pk", "username", "email"), batch_size):
         first_pk, last_pk = rows[0][0], rows[-1][0]
@@ -63,7 +75,7 @@ def backfill_caseless_keys(user_model, key_model, using, batch_size=BACKFILL_BAT
             )
         )
         missing = [
-            key_model(user_id=pk, **key_fields(username, email))
+            key_model(user_id=pk, **model_key_fields(columns, username, email))
             for pk, username, email in rows
             if pk not in have_key
         ]
@@ -105,28 +117,28 @@ def refresh_stale_caseless_keys(user_model, key_model, using, batch_size=BACKFIL
     """
     users = user_model._default_manager.using(using)
     keys = key_model._default_manager.using(using)
-    claims = claims_emails(key_model, using)
+    columns = key_columns(key_model, using)
+    # The claim follows from the address and is never compared; a missing skeleton is stale.
+    derived = [column for column in columns if column != "email_claim"]
     rewritten = 0
     for rows in pages(users, ("pk", "username", "email"), batch_size):
-        columns = ["username_digest", "email_digest"] + (["email_claim"] if claims else [])
         stored = {
-            row[0]: row[1:]
+            row[0]: dict(zip(columns, row[1:], strict=True))
             for row in keys.filter(user_id__gte=rows[0][0], user_id__lte=rows[-1][0]).values_list(
                 "user_id", *columns
             )
         }
         stale = []
         for pk, username, email in rows:
-            fields = key_fields(username, email)
+            fields = model_key_fields(columns, username, email)
             current = stored.get(pk)
-            if current is None or current[:2] == (
-                fields["username_digest"],
-                fields["email_digest"],
-            ):
+            if current is None or all(current[column] == fields[column] for column in derived):
                 continue
-            if claims:
-                keeps_address = current[1] == fields["email_digest"]
-                fields["email_claim"] = current[2] if keeps_address else fields["email_digest"]
+            if "email_claim" in columns:
+                keeps_address = current["email_digest"] == fields["email_digest"]
+                fields["email_claim"] = (
+                    current["email_claim"] if keeps_address else fields["email_digest"]
+                )
             stale.append(key_model(user_id=pk, **fields))
         rewritten += rewrite_keys(keys, stale, using, batch_size, columns)
     return rewritten
@@ -152,6 +164,29 @@ def rewrite_keys(keys, fresh, using, batch_size, fields):
         except IntegrityError:
             keys.filter(user_id=key.user_id).delete()
     return rewritten
+
+
+def backfill_skeleton_digests(user_model, key_model, using, batch_size=BACKFILL_BATCH_SIZE):
+    """Fill the skeleton digest of every key row that has none, in primary-key batches, each
+    committed on its own (migration 0006); returns how many it filled. Can run again any time.
+
+    Pages over the key table by primary key (with each row's username), not over the rows still
+    without a skeleton: that filter has no index, and each page would read past every row
+    already filled.
+    """
+    # Imported here: the resolution engine imports this module for model_key_fields.
+    from authfold.data_migrations.resolution import update_rows
+
+    keys = key_model._default_manager.using(using)
+    filled = 0
+    for rows in pages(keys, ("pk", "user__username", "skeleton_digest"), batch_size):
+        missing = {pk: [skeleton_digest(name)] for pk, name, stored in rows if stored is None}
+        if not missing:
+            continue
+        with transaction.atomic(using=using):
+            update_rows(key_model, using, ["skeleton_digest"], missing)
+        filled += len(missing)
+    return filled
 
 
 def delete_orphan_keys(key_model, using):

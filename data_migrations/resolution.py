@@ -1,7 +1,7 @@
 """Applying a resolution plan, and reverting it: renames in batches, each logged and reversible.
 
 Every rename changes ``username`` and the user's key row in the same transaction (historical
-models fire no signals, so the key is written here, with :func:`authfold.accounts.keys.key_fields`), and
+models fire no signals, so the key is written here, with :func:`authfold.data_migrations.keys.model_key_fields`), and
 writes a :class:`~authfold.accounts.models.RenameRecord`. Statements grow with the renames, not the users:
 a batch is a handful of statements whatever its size.
 """
@@ -13,8 +13,8 @@ from django.db import connections, transaction
 from django.utils import timezone
 
 from authfold.accounts.caseless import digest, username_key
-from authfold.accounts.keys import key_fields
 from authfold.data_migrations.detection import Survey, chunks
+from authfold.data_migrations.keys import key_columns, model_key_fields
 from authfold.data_migrations.planning import flatten, plan_resolution
 
 BATCH_SIZE = 500
@@ -116,8 +116,8 @@ def write_keys(key_model, keys, identities, using):
     if not identities:
         return
     existing = set(keys.filter(user_id__in=list(identities)).values_list("user_id", flat=True))
-    fields = {pk: key_fields(*identity) for pk, identity in identities.items()}
-    columns = ["username_digest", "email_digest"]
+    columns = [column for column in key_columns(key_model, using) if column != "email_claim"]
+    fields = {pk: model_key_fields(columns, *identity) for pk, identity in identities.items()}
     update_rows(
         key_model,
         using,

@@ -172,6 +172,8 @@ LOGGING = {
 # django-authfold: what the demo site turns on. Every setting and its default: README, "Settings".
 AUTHFOLD_LOGIN_BY_EMAIL = True
 AUTHFOLD_RESERVED_USERNAMES = True
+# Issue 12: a new name that looks like an existing one (maría beside maria) is refused.
+AUTHFOLD_REFUSE_LOOKALIKES = True
 
 # Issue 5 (web pages): accounts created without a password (social sign-up, create_user) can set
 # a first one through the password-reset pages.

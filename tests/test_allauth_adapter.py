@@ -49,6 +49,7 @@ results = {
     "username is another account's email": sign_up("Maria@Example.COM", "fourth@example.com"),
     "email is another account's username": sign_up("robert", "BOB@example.com"),
     "soft hyphen in the email": sign_up("carol", "carol@exam\u00adple.com"),
+    "look-alike": sign_up("m\\u0251ria", "fifth@example.com"),
     "fresh": sign_up("anna", "anna@example.com"),
 }
 reset = Client().post("/accounts/password/reset/", {"email": "Maria@example.com"})
@@ -93,6 +94,10 @@ def test_an_email_another_account_has_in_another_case_is_a_form_error(sign_ups):
 
 def test_an_ascii_email_in_another_case_is_still_refused(sign_ups):
     assert sign_ups["ASCII email in another case"]["errors"] == {"email": ["email_taken"]}
+
+
+def test_a_lookalike_of_a_taken_name_is_a_form_error(sign_ups):
+    assert sign_ups["look-alike"] == {"status": 200, "errors": {"username": ["username_lookalike"]}}
 
 
 def test_a_fresh_sign_up_goes_through_and_only_it_creates_an_account(sign_ups):

@@ -18,6 +18,7 @@ from authfold.accounts.validators import (
     validate_email_not_username_of_other,
     validate_username_available,
     validate_username_not_email_of_other,
+    validate_username_not_lookalike,
 )
 from authfold.backends import CaseInsensitiveModelBackend
 from bench.loading import analyze_tables, email_for, load_users, random_case, username_for
@@ -80,6 +81,11 @@ def test_login_lookup_by_email_uses_indexes_at_scale(users_at_scale, settings):
 
 def test_sign_up_username_check_uses_indexes_at_scale(users_at_scale):
     assert scanned_tables(lambda: validate_username_available("Newcomer.Maria")) == set()
+
+
+def test_sign_up_lookalike_check_uses_indexes_at_scale(users_at_scale, settings):
+    settings.AUTHFOLD_REFUSE_LOOKALIKES = True
+    assert scanned_tables(lambda: validate_username_not_lookalike("Newcomer.Maria")) == set()
 
 
 def test_sign_up_email_check_uses_indexes_at_scale(users_at_scale):

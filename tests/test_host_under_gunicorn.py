@@ -5,15 +5,13 @@ and django-axes."""
 
 import collections
 import re
-import socket
-import subprocess
 import threading
-import time
 
 import pytest
 import requests
 
 from tests.django_process import scratch_database
+from tests.gunicorn_server import gunicorn
 from tests.test_host_adoption import HOST_DIR, PYTHON, host_environment, run_in_host
 
 WORKERS = 3
@@ -25,28 +23,6 @@ CSRF_TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 pytestmark = pytest.mark.django_db
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_until_serving(base, server, timeout=60):
-    """Until the home page answers. gunicorn listens at once, and the first answer waits for a
-    worker to load Django and the URLconf (two seconds on an idle machine here, more on a busy
-    one), so a request gets the time that is left, not a short timeout of its own."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert server.poll() is None, server.stderr.read()
-        try:
-            left = max(deadline - time.monotonic(), 1)
-            if requests.get(base + "/", timeout=left).status_code == 200:
-                return
-        except requests.RequestException:  # not up yet, or too busy to answer in time (a loaded CI)
-            time.sleep(0.2)
-    raise AssertionError(f"gunicorn did not answer on {base} within {timeout} s")
-
-
 @pytest.fixture(scope="module")
 def host_server(tmp_path_factory, django_db_setup, django_db_blocker):
     """The base URL of the host, migrated into a scratch database and served by gunicorn."""
@@ -56,23 +32,8 @@ def host_server(tmp_path_factory, django_db_setup, django_db_blocker):
     ):
         migrated = run_in_host("manage.py", "migrate", "-v", "0", database_url=url)
         assert migrated.returncode == 0, migrated.stderr
-        port = free_port()
-        server = subprocess.Popen(
-            [*PYTHON, "-m", "gunicorn", "--workers", str(WORKERS)]
-            + ["--bind", f"127.0.0.1:{port}", "hostsite.wsgi"],
-            cwd=HOST_DIR,
-            env=host_environment(url),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            wait_until_serving(base, server)
+        with gunicorn(PYTHON, "hostsite.wsgi", HOST_DIR, host_environment(url), WORKERS) as base:
             yield base
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
 
 
 def all_at_once(calls):

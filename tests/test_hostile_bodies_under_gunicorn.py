@@ -3,15 +3,13 @@ a body really arrives over a socket: JSON nested 50,000 deep is a 400 on every A
 a 2 MB body is refused (413 on the API, Django's 400 on a web form) without being read."""
 
 import re
-import subprocess
 import sys
-import time
 
 import pytest
 import requests
 
 from tests.django_process import ROOT, child_environment, run_manage, scratch_database
-from tests.test_host_under_gunicorn import free_port
+from tests.gunicorn_server import gunicorn
 
 # The server's workers write to a scratch database of their own, made beside the test database.
 pytestmark = pytest.mark.django_db
@@ -22,18 +20,6 @@ PASSWORD = "violet kettle orbit 42"
 CSRF_TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
-def wait_until_serving(base, server, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert server.poll() is None, server.stderr.read()
-        try:
-            requests.get(f"{base}/accounts/login/", timeout=10)
-            return
-        except (requests.ConnectionError, requests.Timeout):
-            time.sleep(0.2)
-    raise AssertionError(f"gunicorn did not answer on {base} within {timeout} s")
-
-
 @pytest.fixture(scope="module")
 def demo_server(tmp_path_factory, django_db_setup, django_db_blocker):
     """The base URL of the demo site under gunicorn (two workers), on a migrated scratch database."""
@@ -42,23 +28,9 @@ def demo_server(tmp_path_factory, django_db_setup, django_db_blocker):
         for command in ("migrate", "createcachetable"):  # the throttles count in the database
             done = run_manage(folder, command, "-v", "0", DATABASE_URL=url)
             assert done.returncode == 0, done.stderr
-        port = free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", "2"]
-            + ["--bind", f"127.0.0.1:{port}", "mysite.wsgi"],
-            cwd=ROOT,
-            env={**child_environment(folder), "DATABASE_URL": url},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            wait_until_serving(base, server)
+        environment = {**child_environment(folder), "DATABASE_URL": url}
+        with gunicorn([sys.executable], "mysite.wsgi", ROOT, environment, workers=2) as base:
             yield base
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")

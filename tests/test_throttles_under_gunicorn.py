@@ -18,7 +18,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from tests.django_process import ROOT, child_environment, scratch_database
-from tests.test_host_under_gunicorn import free_port, wait_until_serving
+from tests.gunicorn_server import gunicorn
 
 WORKERS = 3
 PASSWORD = "a-long-pass-phrase"
@@ -78,26 +78,12 @@ def demo_host(folder, cache, settings_text=""):
                 timeout=300,
             )
             assert done.returncode == 0, done.stderr
-        port, access_log = free_port(), folder / "access.log"
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", str(WORKERS)]
-            + ["--bind", f"127.0.0.1:{port}", "--access-logfile", str(access_log)]
-            + ["--access-logformat", "%(p)s", "mysite.wsgi"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            wait_until_serving(base, server)
+        access_log = folder / "access.log"
+        options = ["--access-logfile", str(access_log), "--access-logformat", "%(p)s"]
+        with gunicorn([sys.executable], "mysite.wsgi", ROOT, env, WORKERS, options) as base:
             host = Server(base, name, access_log)
             host.forget_counts()
             yield host
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")

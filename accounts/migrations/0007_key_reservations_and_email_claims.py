@@ -60,7 +60,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("authfold", "0005_renamerecord_old_username_index"),
+        ("authfold", "0006_caselesskey_skeleton_digest"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

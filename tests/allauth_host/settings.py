@@ -49,6 +49,7 @@ AUTHENTICATION_BACKENDS = [
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 USE_TZ = True
 ACCOUNT_ADAPTER = "authfold.accounts.allauth_adapter.CaselessAccountAdapter"
+AUTHFOLD_REFUSE_LOOKALIKES = True
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_UNIQUE_EMAIL = True

@@ -1,6 +1,10 @@
 """``manage.py conflict_audit``: find caseless username twins, shared and blank emails; show or
 apply the renames that resolve the twins (the same ones migration 0002 makes).
 
+Look-alike usernames (the same skeleton, different names) are reported, never renamed, and do
+not count for ``--check``: they are distinct names that block no write (docs/AUDIT.md). A key
+row whose skeleton digest is missing or out of date is stale, as one with an old username digest.
+
 Exit codes: 0 done (and, with ``--check``, nothing to repair); 1 ``--check`` found username
 conflicts, or users whose caseless key is missing or stale (written around ``Model.save()``); 2
 nothing was done (``--fix`` not confirmed, or not possible yet). docs/AUDIT.md has the output
@@ -167,6 +171,7 @@ class Command(BaseCommand):
     def report(self, survey):
         usernames = survey.username_conflicts()
         emails = survey.email_conflicts()
+        lookalikes = survey.lookalike_groups()
         summary = {
             "users": survey.counts()["users"],
             "username_conflict_groups": len(usernames),
@@ -178,10 +183,12 @@ class Command(BaseCommand):
             "users_without_key": survey.users_without_key_count(),
             "stale_keys": survey.stale_keys_count(),
             "orphan_keys": survey.orphan_keys_count(),
+            "lookalike_groups": len(lookalikes),
+            "accounts_in_lookalike_groups": sum(len(g.accounts) for g in lookalikes),
         }
         self.grandfathered_groups = self.grandfathered(summary)
         writer = {"text": self.report_text, "json": self.report_json, "csv": self.report_csv}
-        writer[self.format](usernames, emails, survey.blank_emails(), summary)
+        writer[self.format](usernames, emails, survey.blank_emails(), summary, lookalikes)
         if self.format == "text" and self.grandfathered_groups:
             self.report_grandfathered_text(self.grandfathered_groups)
 
@@ -211,13 +218,15 @@ class Command(BaseCommand):
             write(table(rows, ("id", "username", "email", "claim")))
         write("No new account and no changed email may join these addresses.")
 
-    def report_json(self, usernames, emails, blank_emails, summary):
+    def report_json(self, usernames, emails, blank_emails, summary, lookalikes):
         # Written piece by piece: the blank emails of a large table never sit in memory at once.
         out = self.stdout
         out.write('{"username_conflicts": ', ending="")
         out.write(json.dumps(groups_json(usernames)), ending="")
         out.write(', "email_conflicts": ', ending="")
         out.write(json.dumps(groups_json(emails)), ending="")
+        out.write(', "lookalike_groups": ', ending="")
+        out.write(json.dumps(groups_json(lookalikes)), ending="")
         out.write(', "blank_emails": [', ending="")
         for pk, username in blank_emails:
             separator = ", " if summary["blank_emails"] else ""
@@ -236,25 +245,30 @@ class Command(BaseCommand):
         out.write(', "summary": ', ending="")
         out.write(json.dumps(summary) + "}")
 
-    def report_csv(self, usernames, emails, blank_emails, summary):
+    def report_csv(self, usernames, emails, blank_emails, summary, lookalikes):
         writer = csv.writer(self.stdout, lineterminator="\n")
         writer.writerow(("section", "key", *ACCOUNT_COLUMNS))
         for group in self.grandfathered_groups or ():
             for pk, username, email, extra in group:
                 section = "grandfathered_email" if extra else "grandfathered_email_holder"
                 writer.writerow((section, "", pk, username, email, "", "", ""))
-        for section, groups in (("username_conflict", usernames), ("email_conflict", emails)):
+        for section, groups in (
+            ("username_conflict", usernames),
+            ("email_conflict", emails),
+            ("lookalike", lookalikes),
+        ):
             for group in groups:
                 for account in group.accounts:
                     writer.writerow((section, group.key, *account_dict(account).values()))
         for pk, username in blank_emails:
             writer.writerow(("blank_email", "", pk, username, "", "", "", ""))
 
-    def report_text(self, usernames, emails, blank_emails, summary):
+    def report_text(self, usernames, emails, blank_emails, summary, lookalikes):
         write = self.stdout.write
         for title, groups in (
             ("Usernames shared by more than one account (in some case)", usernames),
             ("Emails shared by more than one account (in some case)", emails),
+            ("Different usernames that look alike (a report only: never renamed)", lookalikes),
         ):
             write(self.style.MIGRATE_HEADING(f"{title}: {len(groups)} group(s)"))
             for group in groups:

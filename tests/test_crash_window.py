@@ -66,10 +66,9 @@ RENAME = """    user = User.objects.get(username="renamer")
     user.save()"""
 
 
-def killed_save(tmp_path, save, verb, when="after"):
-    """Run ``save`` in a child process that SIGKILLs itself at the user's ``verb``."""
-    script = KILLED_SAVE.format(verb=verb, when=when, save=save.format(password=DEFAULT_PASSWORD))
-    child = subprocess.run(
+def run_child(tmp_path, script):
+    """Run ``script`` in a Python process of its own, on this test's database."""
+    return subprocess.run(
         [sys.executable, "-c", script],
         cwd=ROOT,
         env=child_environment(tmp_path),
@@ -77,6 +76,12 @@ def killed_save(tmp_path, save, verb, when="after"):
         text=True,
         timeout=120,
     )
+
+
+def killed_save(tmp_path, save, verb, when="after"):
+    """Run ``save`` in a child process that SIGKILLs itself at the user's ``verb``."""
+    script = KILLED_SAVE.format(verb=verb, when=when, save=save.format(password=DEFAULT_PASSWORD))
+    child = run_child(tmp_path, script)
     assert child.returncode == -signal.SIGKILL, (child.returncode, child.stdout, child.stderr)
 
 
@@ -155,14 +160,7 @@ def test_clearing_orphan_reservations_repairs_the_key_the_crash_left_out(tmp_pat
 def test_the_killed_child_really_ran_our_receivers(tmp_path):
     """Guard for the tests above: without the kill, the child's save completes with its key."""
     script = KILLED_SAVE.format(verb="NONE", when="after", save=CREATE.format(password="x"))
-    child = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env=child_environment(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    child = run_child(tmp_path, script)
     assert child.stdout.strip() == "not killed", child.stderr
     assert CaselessKey.objects.filter(user__username="Crashy").exists()
     assert not KeyReservation.objects.exists()

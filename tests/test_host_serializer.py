@@ -12,7 +12,7 @@ from rest_framework.test import APIRequestFactory
 
 from authfold.accounts.api import exception_handler
 from authfold.accounts.keys import CaselessConflict
-from authfold.accounts.validators import EMAIL_TAKEN, USERNAME_TAKEN
+from authfold.accounts.validators import EMAIL_TAKEN, USERNAME_TAKEN, clean_new_email
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -101,4 +101,30 @@ def test_host_serializer_answers_400_on_email_as_the_database_keeps_emails_uniqu
     response = post_host_sign_up(username="pedro", email="MARIA@example.com", password="x" * 12)
     assert response.status_code == 400
     assert response.data == {"email": [str(EMAIL_TAKEN)]}
+    assert not User.objects.filter(username="pedro").exists()
+
+
+class HostUserSerializerWithEmailRule(HostUserSerializer):
+    """The host's serializer with our email rule added, as docs/ENFORCEMENT.md advises."""
+
+    def validate_email(self, value):
+        return clean_new_email(value)
+
+
+def test_host_serializer_without_our_email_rule_creates_an_account_with_a_blank_email():
+    # Where the rule is not enforced: a blank email raises nothing on save (it claims no address),
+    # so the exception handler has nothing to answer; docs/ENFORCEMENT.md says so.
+    response = post_host_sign_up(username="pedro", email="", password="x" * 12)
+    assert response.status_code == 201
+    assert User.objects.get(username="pedro").email == ""
+
+
+def test_host_serializer_with_clean_new_email_refuses_a_blank_email_with_400():
+    request = APIRequestFactory().post(
+        "/host/users/", {"username": "pedro", "email": "", "password": "x" * 12}, format="json"
+    )
+    view = HostSignUp.as_view(serializer_class=HostUserSerializerWithEmailRule)
+    response = view(request)
+    assert response.status_code == 400
+    assert [error.code for error in response.data["email"]] == ["email_required"]
     assert not User.objects.filter(username="pedro").exists()

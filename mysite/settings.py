@@ -169,27 +169,27 @@ LOGGING = {
     "loggers": {"authfold": {"handlers": ["console"], "level": "INFO"}},
 }
 
-# django-authfold: what the demo site turns on. Every setting and its default: README, "Settings".
+# django-authfold: what the demo site turns on. Every setting and its default: docs/SETTINGS.md.
 AUTHFOLD_LOGIN_BY_EMAIL = True
 AUTHFOLD_RESERVED_USERNAMES = True
-# Issue 12: a new name that looks like an existing one (maría beside maria) is refused.
+# A new name that looks like an existing one (maría beside maria) is refused.
 AUTHFOLD_REFUSE_LOOKALIKES = True
 
-# Issue 5 (web pages): accounts created without a password (social sign-up, create_user) can set
+# Accounts created without a password (social sign-up, create_user) can set
 # a first one through the password-reset pages.
 AUTHFOLD_FIRST_PASSWORD_BY_RESET = True
 
-# Issue 4 (log in with any case): the API login's throttle, per client address. 10 a minute lets a
+# The API login's throttle, per client address. 10 a minute lets a
 # person mistype a few times and caps a guesser at 14,400 tries a day per address.
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["login"] = "10/min"
 
-# Issue 5 (API): throttle rates for sign-up (per client address) and for profile changes (per
+# Throttle rates for sign-up (per client address) and for profile changes (per
 # account), and an OpenAPI schema with separate request and response components (so generated
 # clients and schemathesis never send read-only fields), without the schema endpoint itself.
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].update({"register": "10/hour", "profile": "30/hour"})
 SPECTACULAR_SETTINGS.update({"COMPONENT_SPLIT_REQUEST": True, "SERVE_INCLUDE_SCHEMA": False})
 
-# Issue 12 (throttles): the web login, sign-up and password-reset pages count their posts in the
+# The web login, sign-up and password-reset pages count their posts in the
 # API's scopes; password_reset per client address, and login_account counts failed logins per
 # account, whatever the spelling (an attacker can slow its owner down, never get in).
 # NUM_PROXIES is left unset on purpose: clients are told apart by REMOTE_ADDR, and a forged
@@ -218,7 +218,7 @@ else:
         }
     }
 
-# Issue 11 (composing with the host): django-axes as a host project has it, counting failures
+# django-axes as a host project has it, counting failures
 # per account whatever the spelling (authfold.backends.axes_username), per address and name.
 # Off here: the test suite fails logins from one address on purpose; tests/test_axes.py turns it
 # on with these settings.
@@ -226,7 +226,7 @@ AXES_ENABLED = False
 AXES_USERNAME_CALLABLE = "authfold.backends.axes_username"
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 
-# Issue 12 (hostile bodies): a request body over 128 KiB is refused before it is read, by Django
+# A request body over 128 KiB is refused before it is read, by Django
 # for the web forms and by our API views (413); the largest valid body of our API (a
 # 4096-character password, each character a JSON \u escape pair) is under 60 KB. Our JSON parser
 # answers JSON nested too deep with a 400, for the host's own API views too.

@@ -1,4 +1,4 @@
-"""At scale, the login lookup and the sign-up checks use indexes, never a scan of a table (issue 8).
+"""At scale, the login lookup and the sign-up checks use indexes, never a scan of a table.
 
 The plan, not the time: 50,000 users are loaded in bulk (``bench.loading``, the benchmarks' own
 loader; factories would take minutes), then every statement our code sends is explained by the

@@ -123,7 +123,7 @@ def test_simultaneous_renames_through_the_hosts_form_leave_one_owner_and_no_500(
     assert set(codes) <= {302, 200, 409}, codes  # a form error, or the 409 page: never a 500
     # Each refusal says why. Once in a CI run on MariaDB under load, one refused rename was
     # reported as the email's conflict rather than the username's (the key reservations' write
-    # order, issue 13; not reproduced yet): the invariants above hold either way.
+    # order; not reproduced yet): the invariants above hold either way.
     refusals = [answer.text for answer in answers if answer.status_code != 302]
     assert all("taken" in text or "already uses this email" in text for text in refusals)
 

@@ -1,6 +1,6 @@
 """Renamed people are never locked out: for AUTHFOLD_RENAMED_LOGIN_DAYS after conflict resolution
 renamed ``Maria`` to ``Maria_1``, the exact old spelling and the account's own password log in to
-``Maria_1`` (backend, web page and API), while every live account keeps its own name (issue 11)."""
+``Maria_1`` (backend, web page and API), while every live account keeps its own name."""
 
 import logging
 import uuid

@@ -17,7 +17,8 @@ from tests.web.pages import STRONG_PASSWORD, error_codes
 pytestmark = pytest.mark.django_db
 
 DEEP_JSON = "[" * 50_000 + "]" * 50_000
-# A username of one-letter parts, the similarity validator's worst case (issue 12: 3.9 s).
+# A username of one-letter parts, the similarity validator's worst case (seconds of CPU
+# when it reached the password validators).
 LONG_USERNAME = " ".join("abcdefghij"[n % 10] for n in range(1_200_000))
 LONG_EMAIL = "a" * 300 + "@example.com"
 

@@ -183,7 +183,7 @@ def test_a_save_refused_for_a_twin_keeps_the_token():
 
 
 def test_an_attackers_token_dies_when_the_victim_recovers_the_account(client):
-    """Issue 12, item 1: the attacker signs up with the victim's address and keeps the token; the
+    """The attacker signs up with the victim's address and keeps the token; the
     victim resets the password by mail and changes it again on the web."""
     signed_up = APIClient().post(
         "/api/users/",

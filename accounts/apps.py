@@ -1,7 +1,7 @@
 """App configuration: connects the receivers that keep caseless keys in step with users, delete a
 user's API tokens when the password changes and tell renamed people their new name at login, and
-puts the host's own code on ``User`` under the rule (each part can be switched off, README
-"Settings")."""
+puts the host's own code on ``User`` under the rule (each part can be switched off,
+docs/SETTINGS.md)."""
 
 from django.apps import AppConfig, apps
 

@@ -1,4 +1,4 @@
-"""django-authfold's own settings, each with its default; the README's "Settings" says what they do."""
+"""django-authfold's own settings, each with its default; docs/SETTINGS.md says what they do."""
 
 from datetime import timedelta
 

@@ -1,7 +1,7 @@
 """Deciding, for each group of twins, who keeps the name and what the others are called instead.
 
 The rule is a policy object, replaceable through ``AUTHFOLD_RESOLUTION_POLICY`` (a dotted path to
-a class); the default, :class:`ActiveThenRecentLoginPolicy`, is the one the README describes. The
+a class); the default, :class:`ActiveThenRecentLoginPolicy`, is the one docs/AUDIT.md describes. The
 planner around it guarantees what every policy must: new names valid under Django's username
 validator, at most 150 characters, and caselessly unique against every existing name and every
 name planned before them. Plans are deterministic: the same data gives the same plan.

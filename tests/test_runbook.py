@@ -3,7 +3,8 @@ django-authfold in a fresh ``django-admin startproject`` host whose users hold l
 
 A block marked ``<!-- runbook: settings -->`` is appended to the host's settings, ``urls`` to its
 root URLconf, ``shell`` runs line by line in the project's folder (each line must exit 0), and
-``output`` lists lines the shell block before it must print. A stale snippet fails here.
+``output`` lists lines the shell block before it must print. A stale snippet fails here. The
+blocks under "Rolling back everything" run last, after the adopted host has been checked.
 
 The host runs as a deployed project does: its own process and folder, SQLite, ``authfold`` from
 the installed package, nothing of this checkout on its path.
@@ -25,6 +26,7 @@ MARKED_BLOCK = re.compile(
     r"<!-- runbook: (?P<kind>\w+) -->\n```[^\n]*\n(?P<body>.*?)\n```", re.DOTALL
 )
 BLOCK_KINDS = {"settings", "urls", "shell", "output"}
+ROLLBACK_HEADING = "\n## Rolling back everything\n"
 PYTHON = [sys.executable, "-P"] if sys.version_info >= (3, 11) else [sys.executable]
 PASSWORD = "legacy-demo-password"
 
@@ -81,11 +83,17 @@ def legacy_users():
 
 
 def runbook_blocks():
-    """The marked blocks of the runbook, in order, as ``(kind, body)``."""
-    blocks = [(m["kind"], m["body"]) for m in MARKED_BLOCK.finditer(RUNBOOK.read_text())]
-    unknown = {kind for kind, _ in blocks} - BLOCK_KINDS
-    assert not unknown, f"unknown runbook block kinds: {unknown}"
-    return blocks
+    """The marked blocks of the runbook, in order, as ``(kind, body)``: those of the adoption,
+    and those of "Rolling back everything"."""
+    text = RUNBOOK.read_text()
+    rollback_at = text.index(ROLLBACK_HEADING)
+    adoption, rollback = [], []
+    for match in MARKED_BLOCK.finditer(text):
+        assert match["kind"] in BLOCK_KINDS, f"unknown runbook block kind: {match['kind']}"
+        (adoption if match.start() < rollback_at else rollback).append(
+            (match["kind"], match["body"])
+        )
+    return adoption, rollback
 
 
 def host_environment(project):
@@ -137,26 +145,36 @@ def legacy_host(tmp_path):
     return tmp_path
 
 
-def test_the_runbook_marks_blocks_of_every_kind():
-    assert {kind for kind, _ in runbook_blocks()} == BLOCK_KINDS
-
-
-@pytest.mark.slow
-def test_the_runbook_adopts_authfold_in_a_fresh_host_with_legacy_twins(legacy_host):
-    settings = legacy_host / "host" / "settings.py"
-    urls = legacy_host / "host" / "urls.py"
+def run_blocks(blocks, project):
+    """Run marked blocks in order in the host at ``project`` (see the module's docstring)."""
+    settings = project / "host" / "settings.py"
+    urls = project / "host" / "urls.py"
     last_output = None
-    for kind, body in runbook_blocks():
+    for kind, body in blocks:
         if kind == "settings":
             settings.write_text(f"{settings.read_text()}\n{body}\n")
         elif kind == "urls":
             urls.write_text(f"{urls.read_text()}\n{body}\n")
         elif kind == "shell":
-            last_output = "".join(run(line, legacy_host, shell=True) for line in shell_lines(body))
+            last_output = "".join(run(line, project, shell=True) for line in shell_lines(body))
         else:
             assert last_output is not None, "an output block before any shell block"
             for line in body.splitlines():
                 assert line in last_output, f"the runbook quotes {line!r}; printed:\n{last_output}"
+
+
+def test_the_runbook_marks_blocks_of_every_kind_and_a_rollback():
+    adoption, rollback = runbook_blocks()
+    assert {kind for kind, _ in adoption} == BLOCK_KINDS
+    assert [kind for kind, _ in rollback] == ["shell"]
+
+
+@pytest.mark.slow
+def test_the_runbook_adopts_authfold_in_a_fresh_host_with_legacy_twins_and_rolls_back(
+    legacy_host,
+):
+    adoption, rollback = runbook_blocks()
+    run_blocks(adoption, legacy_host)
 
     tried = ["maria", "mARIA", "ＭＡＲＩＡ", "strasse", "ДЖОН", "Maria_1", "STRASSE_1", "джон_1"]
     printed = manage_py_shell(f"PASSWORD = {PASSWORD!r}\nTRIED = {tried!r}\n" + REPORT, legacy_host)
@@ -175,3 +193,8 @@ def test_the_runbook_adopts_authfold_in_a_fresh_host_with_legacy_twins(legacy_ho
         "STRASSE_1": "STRASSE_1",
         "джон_1": "джон_1",
     }
+
+    run_blocks(rollback, legacy_host)
+    printed = manage_py_shell(f"PASSWORD = {PASSWORD!r}\nTRIED = []\n" + REPORT, legacy_host)
+    restored = json.loads(printed.strip().splitlines()[-1])["usernames"]
+    assert restored == sorted(username for username, *_ in legacy_users())

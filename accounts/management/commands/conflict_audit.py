@@ -8,10 +8,12 @@ row whose skeleton digest is missing or out of date is stale, as one with an old
 Exit codes: 0 done (and, with ``--check``, nothing to repair); 1 ``--check`` found username
 conflicts, or users whose caseless key is missing or stale (written around ``Model.save()``); 2
 nothing was done (``--fix`` not confirmed, or not possible yet). docs/AUDIT.md has the output
-shapes.
+shapes. Addresses whose domain mail systems read two ways (``faß.de``) are listed too, and no CSV
+cell starts a spreadsheet formula.
 """
 
 import csv
+import io
 import json
 import sys
 
@@ -59,10 +61,17 @@ class SpreadsheetSafeWriter:
     output keeps every value exact."""
 
     def __init__(self, stream):
-        self.writer = csv.writer(stream, lineterminator="\n")
+        self.stream = stream
+        # Rows are made with "\r\n" ends, so a cell holding a carriage return is quoted too,
+        # then written with "\n" ends.
+        self.buffer = io.StringIO()
+        self.writer = csv.writer(self.buffer, lineterminator="\r\n")
 
     def writerow(self, row):
+        self.buffer.seek(0)
+        self.buffer.truncate()
         self.writer.writerow([spreadsheet_safe(cell) for cell in row])
+        self.stream.write(self.buffer.getvalue()[: -len("\r\n")] + "\n", ending="")
 
     def writerows(self, rows):
         for row in rows:

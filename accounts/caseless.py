@@ -114,6 +114,17 @@ def ascii_domain(domain):
         return None
 
 
+def idna_2008_address(email):
+    """The address to hand to a mailer: as stored, except that a domain with a deviation
+    character is written as its IDNA 2008 A-label, the mailbox the key names (Django's mailer
+    would encode it with IDNA 2003: ``faß.de`` to ``fass.de``, another domain)."""
+    local, at, domain = (email or "").rpartition("@")
+    if not at or domain.isascii() or not has_deviation_character(domain):
+        return email
+    encoded = ascii_domain(domain)
+    return email if encoded is None else f"{local}@{encoded}"
+
+
 def unicode_domain(domain):
     """The Unicode (U-label) form of a domain under IDNA 2008 and UTS #46, or ``None`` if refused."""
     encoded = ascii_domain(domain)

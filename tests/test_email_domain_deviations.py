@@ -13,6 +13,7 @@ import pytest
 from django import forms
 from django.apps import apps
 from django.contrib.auth import get_user_model
+from django.core import mail
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.db import connection
@@ -249,3 +250,20 @@ def test_the_audit_lists_deviation_domain_addresses_in_csv_and_text():
     text = audit()
     assert "Emails whose domain mail systems read two ways" in text
     assert "nikos@ελλάς.gr" in text
+
+
+def test_a_stored_deviation_address_gets_its_reset_mail_at_the_a_label(client):
+    """Not at ``fass.de``, where Django's mailer (IDNA 2003) would have sent it."""
+    hans = with_old_key("hans@faß.de")
+    rekey()
+    response = client.post(reverse("authfold:password_reset"), {"email": "hans@faß.de"})
+    assert response.status_code == 302
+    assert [message.to for message in mail.outbox] == [["hans@xn--fa-hia.de"]]
+    assert hans.username in mail.outbox[0].body
+
+
+def test_a_reset_asked_for_the_case_folded_domain_reaches_no_one(client):
+    with_old_key("hans@faß.de")
+    rekey()
+    client.post(reverse("authfold:password_reset"), {"email": "hans@fass.de"})
+    assert mail.outbox == []

@@ -86,6 +86,34 @@ def bind_token(token, using):
     )
 
 
+def bound_to_current_password(token, using):
+    """Whether ``token`` was issued under its user's current password hash (a token not bound
+    yet is bound now; before ``migrate`` made the table, every token is)."""
+    from authfold.accounts.models import TokenBinding
+
+    if not table_ready(TokenBinding, using):
+        return True
+    bindings = TokenBinding.objects.using(using).filter(token_key=token.pk)
+    bound = bindings.values_list("password_digest", flat=True).first()
+    if bound is None:
+        bind_token(token, using)
+        return True
+    return digest_matches(bound, token.user.password)
+
+
+def issue_token(user):
+    """The user's DRF token for a login, a new one when the one it has was issued under another
+    password hash (set around ``save()``): that one is deleted, never handed out again."""
+    from django.db import router
+    from rest_framework.authtoken.models import Token
+
+    token, created = Token.objects.get_or_create(user=user)
+    if created or bound_to_current_password(token, router.db_for_write(Token)):
+        return token
+    token.delete()
+    return Token.objects.get_or_create(user=user)[0]  # a login racing this one may make it first
+
+
 def bind_new_token(sender, instance, created, raw, using, **kwargs):
     """``post_save`` on ``Token``: a new token is bound to the hash it is issued under (once
     the binding table exists: code deployed before ``migrate`` issues tokens unbound)."""

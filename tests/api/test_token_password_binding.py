@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 
 from authfold.accounts.api.authentication import PasswordBoundTokenAuthentication
 from authfold.accounts.models import TokenBinding
-from tests.factories import UserFactory
+from tests.factories import DEFAULT_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -116,3 +116,26 @@ def test_the_migration_binds_existing_tokens_to_their_users_current_hash():
     assert TokenBinding.objects.filter(token_key=key).exists()
     User.objects.filter(pk=user.pk).update(password=make_password("changed"))
     assert token_client(key).get(ME).status_code == 401
+
+
+def test_logging_in_after_a_password_set_by_update_gives_a_new_working_token():
+    user = UserFactory(username="maria")
+    old_key = Token.objects.create(user=user).key
+    User.objects.filter(pk=user.pk).update(password=make_password("the new password"))
+    answer = APIClient().post(
+        "/api/auth/token/", {"username": "maria", "password": "the new password"}, format="json"
+    )
+    assert answer.status_code == 200
+    new_key = answer.json()["token"]
+    assert new_key != old_key
+    assert not Token.objects.filter(key=old_key).exists()
+    assert token_client(new_key).get(ME).status_code == 200
+
+
+def test_logging_in_again_with_an_unchanged_password_gives_the_same_token():
+    user = UserFactory(username="maria")
+    key = Token.objects.create(user=user).key
+    answer = APIClient().post(
+        "/api/auth/token/", {"username": "maria", "password": DEFAULT_PASSWORD}, format="json"
+    )
+    assert answer.json()["token"] == key

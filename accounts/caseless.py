@@ -11,11 +11,13 @@ Python, and stored as a digest in :class:`authfold.accounts.models.CaselessKey`,
 uses. Everything that compares usernames or emails (backend, forms, serializers, audit,
 migration, index) calls this module; if two places compare usernames, one of them is a bug.
 
-An email's key folds it the same way and then takes its domain, when that is not ASCII, in the
-ASCII form mail is sent to (IDNA, see :func:`ascii_domain`): ``example.com`` written with a soft
-hyphen (U+00AD) or a zero-width space in it is ``example.com``, ``mail`` U+3002 ``example.com``
-(ideographic full stop) is ``mail.example.com``, ``bücher.de`` is ``xn--bcher-kva.de``: one
-mailbox, one key. An address whose domain is ASCII keeps the key it always had.
+An email's key folds its local part the same way and keys a non-ASCII domain by its IDNA 2008
+A-label (UTS #46, non-transitional, see :func:`ascii_domain`), computed from the domain as
+written: ``example.com`` written with a soft hyphen (U+00AD) or a zero-width space in it is
+``example.com``, ``mail`` U+3002 ``example.com`` (ideographic full stop) is ``mail.example.com``,
+``bücher.de`` is ``xn--bcher-kva.de``, and ``faß.de`` is ``xn--fa-hia.de``, never ``fass.de``
+(another domain, whose mailbox case folding would have given it): one mailbox, one key. An
+address whose domain is ASCII keeps the key it always had.
 """
 
 import hashlib
@@ -66,18 +68,37 @@ MAX_DOMAIN_LENGTH = 253
 
 def email_key(email):
     """The caseless key of an email address, or ``None`` for a blank one (blanks never collide):
-    folded as a username is, its non-ASCII domain then in the ASCII form mail goes to."""
+    the local part folded as a username is, a non-ASCII domain as its IDNA 2008 A-label."""
     email = (email or "").strip()
     if not email:
         return None
     if email.isascii():
         return ascii_key(email)
-    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", email).casefold())
-    local, at, domain = folded.rpartition("@")
+    local, at, domain = email.rpartition("@")
     # A domain longer than DNS allows names no mailbox; IDNA's cost grows with the length.
     if not at or domain.isascii() or len(domain) > MAX_DOMAIN_LENGTH:
-        return folded
-    return f"{local}@{ascii_domain(domain) or idna_2003_domain(domain) or domain}"
+        return fold(email)
+    folded_domain = fold(domain)
+    # UTS #46 maps case itself, and keeps ß and ς, which case folding would turn into another
+    # domain's letters (faß.de is not fass.de). What IDNA 2008 refuses is keyed where Django's
+    # mailer sends it.
+    encoded = ascii_domain(domain) or idna_2003_domain(folded_domain) or folded_domain
+    return f"{fold(local)}@{encoded}"
+
+
+def fold(text):
+    """The caseless form of any text, as :func:`username_key` defines it."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+
+
+# IDNA 2008's deviation characters: IDNA 2003 (Django's mailer) maps them away, IDNA 2008 keeps
+# them, so one written domain names two domains, and mail goes to the other one.
+DEVIATION_CHARACTERS = frozenset("\u00df\u03c2\u200c\u200d")
+
+
+def has_deviation_character(domain):
+    """Whether a domain holds ß, ς, ZWNJ or ZWJ, which mail systems deliver to different domains."""
+    return not DEVIATION_CHARACTERS.isdisjoint(unicodedata.normalize("NFKC", domain))
 
 
 def ascii_domain(domain):
@@ -91,6 +112,17 @@ def ascii_domain(domain):
         return idna.encode(domain, uts46=True).decode("ascii")
     except idna.IDNAError:
         return None
+
+
+def idna_2008_address(email):
+    """The address to hand to a mailer: as stored, except that a domain with a deviation
+    character is written as its IDNA 2008 A-label, the mailbox the key names (Django's mailer
+    would encode it with IDNA 2003: ``faß.de`` to ``fass.de``, another domain)."""
+    local, at, domain = (email or "").rpartition("@")
+    if not at or domain.isascii() or not has_deviation_character(domain):
+        return email
+    encoded = ascii_domain(domain)
+    return email if encoded is None else f"{local}@{encoded}"
 
 
 def unicode_domain(domain):

@@ -6,13 +6,19 @@
   (``ModelBackend`` itself, ``AllowAllUsersModelBackend``) is listed beside ours: Django tries it
   after ours, so every login ours refused is retried by a rule that is not ours.
 - ``authfold.W004``: ``AUTHFOLD_UNIQUE_EMAIL_CONSTRAINT`` is set: it no longer does anything.
+- ``authfold.E002`` (a database check: ``migrate``, ``check --database``): on PostgreSQL with the
+  username index, the key functions were generated from another Unicode version than this
+  Python's, so SQL and Python disagree on the key of some names (a twin the index lets through).
 """
+
+import unicodedata
 
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.core import checks
+from django.db import connections
 from django.utils.module_loading import import_string
 
 from authfold.accounts.user_model import logs_in_by_username
@@ -109,3 +115,35 @@ def check_obsolete_email_setting(app_configs=None, **kwargs):
             id="authfold.W004",
         )
     ]
+
+
+@checks.register(checks.Tags.database)
+def check_postgres_key_unicode_version(app_configs=None, databases=None, **kwargs):
+    """``authfold.E002``: PostgreSQL's key functions and this Python share a Unicode version."""
+    if not checks_our_app(app_configs) or not databases:
+        return []
+    from authfold.accounts.postgres_index import index_state
+    from authfold.data_migrations.postgres_keys import installed_unicode_version
+
+    table = get_user_model()._meta.db_table
+    errors = []
+    for alias in databases:
+        connection = connections[alias]
+        if connection.vendor != "postgresql" or index_state(connection, table) != "valid":
+            continue
+        installed = installed_unicode_version(connection)
+        if installed in (None, unicodedata.unidata_version):
+            continue
+        errors.append(
+            checks.Error(
+                f"Database {alias!r}: the username key functions were generated from Unicode "
+                f"{installed}, this Python has Unicode {unicodedata.unidata_version}: they fold "
+                f"some names differently, so the username index and this process disagree on "
+                f"who is a twin.",
+                hint="Run the Python version the functions were generated with, or regenerate "
+                "them with scripts/generate-postgres-username-key and add a migration that "
+                "reinstalls them and rebuilds the index (docs/ADOPTING.md).",
+                id="authfold.E002",
+            )
+        )
+    return errors

@@ -1,8 +1,10 @@
 """django-authfold's own settings, each with its default; docs/SETTINGS.md says what they do."""
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 DEFAULTS = {
@@ -34,6 +36,10 @@ DEFAULTS = {
     # Keep the admin's User registration under the rule: Django's stock UserAdmin becomes ours, a
     # host's own UserAdmin gets CaselessUserAdminMixin mixed in (accounts/admin_composition.py).
     "AUTHFOLD_ADMIN": True,
+    # The site's own address for links in mail ("https://accounts.example.org"): the password
+    # reset link is built on it, not on the request's Host header. None: django.contrib.sites'
+    # current site when it is installed, else the Host header, as Django does.
+    "AUTHFOLD_SITE_URL": None,
 }
 
 
@@ -50,3 +56,16 @@ def renamed_login_period():
     """How long a renamed account's old username keeps logging in, or ``None`` when never."""
     days = authfold_setting("AUTHFOLD_RENAMED_LOGIN_DAYS")
     return timedelta(days=days) if days else None
+
+
+def site_url():
+    """``AUTHFOLD_SITE_URL`` split (its ``scheme`` and ``netloc``), or ``None`` when unset."""
+    url = authfold_setting("AUTHFOLD_SITE_URL")
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ImproperlyConfigured(
+            f"AUTHFOLD_SITE_URL must be an http(s) URL such as 'https://example.org', not {url!r}."
+        )
+    return parts

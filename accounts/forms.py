@@ -11,8 +11,8 @@ from django import forms
 from django.contrib.auth import forms as auth_forms
 from django.utils.translation import gettext_lazy as _
 
-from authfold.accounts.caseless import users_with_email
-from authfold.accounts.conf import authfold_setting
+from authfold.accounts.caseless import idna_2008_address, users_with_email
+from authfold.accounts.conf import authfold_setting, site_url
 from authfold.accounts.user_model import form_user_model
 from authfold.accounts.validators import (
     OVER_LENGTH_CODES,
@@ -189,6 +189,35 @@ class PasswordResetForm(AccessibleFormMixin, auth_forms.PasswordResetForm):
     the link too, so they can set a first one. The mail goes to the address the account has, not
     to what was typed (the fix for CVE-2019-19844 in Django's own form).
     """
+
+    def save(self, domain_override=None, use_https=False, **kwargs):
+        """With ``AUTHFOLD_SITE_URL`` set, the link is built on it, never on the request's
+        ``Host`` header (whose port ``ALLOWED_HOSTS`` does not check)."""
+        site = site_url()
+        if domain_override is None and site is not None:
+            domain_override, use_https = site.netloc, site.scheme == "https"
+        return super().save(domain_override=domain_override, use_https=use_https, **kwargs)
+
+    def send_mail(
+        self,
+        subject_template_name,
+        email_template_name,
+        context,
+        from_email,
+        to_email,
+        html_email_template_name=None,
+    ):
+        """To the mailbox the address is keyed by: a stored ``faß.de`` address (kept from before
+        such domains were refused) goes to ``xn--fa-hia.de``, not where Django's mailer (IDNA
+        2003) would send it, ``fass.de``, another domain."""
+        super().send_mail(
+            subject_template_name,
+            email_template_name,
+            context,
+            from_email,
+            idna_2008_address(to_email),
+            html_email_template_name=html_email_template_name,
+        )
 
     def get_users(self, email):
         active_users = User._default_manager.filter(is_active=True)

@@ -140,3 +140,21 @@ class RenameRecord(models.Model):
         if period is None or self.reverted_at is not None:
             return None
         return self.created_at + period
+
+
+class TokenBinding(models.Model):
+    """The password hash a DRF token was issued under, as a keyed digest: a token whose user's
+    hash has changed since, by any path (``update()`` and raw SQL included), is refused.
+
+    Keyed by the token's key rather than a foreign key, so the table exists (empty) in projects
+    without ``rest_framework.authtoken``.
+    """
+
+    token_key = models.CharField(max_length=40, primary_key=True)
+    password_digest = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = "token binding"
+
+    def __str__(self):
+        return f"binding of token {self.token_key[:6]}…"

@@ -32,6 +32,7 @@ from django.db import router
 
 from authfold.accounts.validators import (
     EMAIL_REQUIRED,
+    validate_email_domain_unambiguous,
     validate_email_unclaimed,
     validate_username_available,
     validate_username_not_email_of_other,
@@ -76,8 +77,8 @@ def check_username(user, stored):
 
 
 def check_email(user, stored):
-    """An address is present (unless the stored one is blank too) and no other account's email or
-    username."""
+    """An address is present (unless the stored one is blank too), its domain means one domain to
+    every mail system, and it is no other account's email or username."""
     email = (user.email or "").strip()
     if not email:
         if stored is None or (stored[1] or "").strip():
@@ -85,6 +86,7 @@ def check_email(user, stored):
         return
     if stored is not None and user.email == stored[1]:
         return
+    validate_email_domain_unambiguous(email)
     validate_email_unclaimed(email, exclude_pk=user.pk)
 
 

@@ -14,6 +14,8 @@ from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
 
 from authfold.accounts.caseless import (
+    ascii_domain,
+    has_deviation_character,
     normalize_username,
     skeleton_digest,
     skeleton_digests_ready,
@@ -55,6 +57,15 @@ EMAIL_INVISIBLE = _(
 EMAIL_DOMAIN_CONFUSABLE = _(
     "The domain of this email address mixes alphabets with look-alike letters (for example a "
     "Cyrillic “а” among Latin letters). Please check the address."
+)
+EMAIL_DOMAIN_AMBIGUOUS = _(
+    "Mail systems deliver the domain “%(domain)s” to two different places: it contains ß, ς or "
+    "an invisible joiner, which some read as other letters. Please write the domain as "
+    "“%(ascii_domain)s”."
+)
+EMAIL_DOMAIN_AMBIGUOUS_NO_FORM = _(
+    "Mail systems deliver the domain “%(domain)s” to two different places: it contains ß, ς or "
+    "an invisible joiner, which some read as other letters. Please type it again without them."
 )
 EMAIL_IS_USERNAME_OF_OTHER = _(
     "This email address is another account's username. Please use another address."
@@ -251,6 +262,25 @@ def validate_email_visible(email):
         raise ValidationError(EMAIL_INVISIBLE, code="email_invisible_character")
 
 
+def validate_email_domain_unambiguous(email):
+    """Refuses a domain with an IDNA 2008 deviation character (ß, ς, ZWNJ, ZWJ): the address is
+    keyed by its IDNA 2008 form (``faß.de`` is ``xn--fa-hia.de``), but Django's mailer encodes
+    with IDNA 2003 and would send its mail to another domain's mailbox (``fass.de``)."""
+    domain = email.rpartition("@")[2]
+    if not has_deviation_character(domain):
+        return
+    encoded = ascii_domain(domain)
+    if encoded is None:
+        raise ValidationError(
+            EMAIL_DOMAIN_AMBIGUOUS_NO_FORM, code="email_domain_ambiguous", params={"domain": domain}
+        )
+    raise ValidationError(
+        EMAIL_DOMAIN_AMBIGUOUS,
+        code="email_domain_ambiguous",
+        params={"domain": domain, "ascii_domain": encoded},
+    )
+
+
 def normalize_email_domain(email):
     """The address with a non-ASCII domain in its IDNA 2008 / UTS #46 Unicode form
     (``mail`` U+3002 ``example.com`` becomes ``mail.example.com``); refused as invalid when IDNA 2008
@@ -274,12 +304,14 @@ def validate_email_domain_not_confusable(email):
 
 def clean_new_email(email, exclude_pk=None):
     """A present, valid, caselessly unique email, its domain lowercased as Django does and, when
-    not ASCII, in its IDNA Unicode form; no invisible characters, no look-alike domain."""
+    not ASCII, in its IDNA Unicode form; no deviation character or invisible characters, no
+    look-alike domain."""
     email = (email or "").strip()
     if not email:
         raise ValidationError(EMAIL_REQUIRED, code="email_required")
     email = BaseUserManager.normalize_email(email)
     validate_email_length(email)
+    validate_email_domain_unambiguous(email)
     validate_email_visible(email)
     validate_email(email)
     email = normalize_email_domain(email)

@@ -54,6 +54,29 @@ def release_duplicate_claims(keys, using):
     return released
 
 
+def claim_unheld_addresses(key_model, using):
+    """Give a claim back to grandfathered addresses that no account holds any more (its group was
+    split by a new key, ``faß.de`` apart from ``fass.de``): the lowest id of each claims it.
+    Returns how many it claimed; one that a sign-up claimed meanwhile is left grandfathered."""
+    keys = key_model._default_manager.using(using)
+    held = keys.filter(email_claim__isnull=False).values("email_claim")
+    unheld = (
+        grandfathered(keys)
+        .exclude(email_digest__in=held)
+        .values("email_digest")
+        .annotate(holder=Min("pk"))
+        .values_list("email_digest", "holder")
+    )
+    claimed = 0
+    for claim, holder in list(unheld):
+        try:
+            with transaction.atomic(using=using):
+                claimed += keys.filter(pk=holder).update(email_claim=claim)
+        except IntegrityError:
+            continue
+    return claimed
+
+
 def grandfathered(keys):
     """The key rows of grandfathered accounts: an address, but no claim on it."""
     return keys.filter(email_digest__isnull=False, email_claim__isnull=True)

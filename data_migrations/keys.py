@@ -145,8 +145,9 @@ def refresh_stale_caseless_keys(user_model, key_model, using, batch_size=BACKFIL
 
 
 def rewrite_keys(keys, fresh, using, batch_size, fields):
-    """Store ``fresh`` key rows' ``fields`` over the old ones; a refused row's old key is deleted
-    instead."""
+    """Store ``fresh`` key rows' ``fields`` over the old ones. A row refused for its email claim
+    (its address is now keyed as another account's) keeps the address grandfathered, unclaimed; a
+    row refused otherwise has its old key deleted instead."""
     try:
         with transaction.atomic(using=using):
             keys.bulk_update(fresh, fields, batch_size=batch_size)
@@ -155,13 +156,19 @@ def rewrite_keys(keys, fresh, using, batch_size, fields):
         pass
     rewritten = 0
     for key in fresh:
-        try:
-            with transaction.atomic(using=using):
-                keys.filter(user_id=key.user_id).update(
-                    **{field: getattr(key, field) for field in fields}
-                )
-            rewritten += 1
-        except IntegrityError:
+        values = {field: getattr(key, field) for field in fields}
+        attempts = [values]
+        if values.get("email_claim") is not None:
+            attempts.append({**values, "email_claim": None})
+        for attempt in attempts:
+            try:
+                with transaction.atomic(using=using):
+                    keys.filter(user_id=key.user_id).update(**attempt)
+                rewritten += 1
+                break
+            except IntegrityError:
+                continue
+        else:
             keys.filter(user_id=key.user_id).delete()
     return rewritten
 

@@ -109,7 +109,10 @@ def render_functions_sql():
         f"{options}\nAS $function$\nSELECT {expression}\n$function$;\n\n"
         f"CREATE OR REPLACE FUNCTION {DIGEST_FUNCTION}(username text) RETURNS text\n"
         "LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE\nAS $function$\nBEGIN\n"
-        f"RETURN encode(sha256(convert_to(\n{expression}, 'UTF8')), 'hex');\nEND\n$function$;\n"
+        f"RETURN encode(sha256(convert_to(\n{expression}, 'UTF8')), 'hex');\nEND\n$function$;\n\n"
+        # The database keeps the version its functions hold (authfold.E002 compares it).
+        f"COMMENT ON FUNCTION {DIGEST_FUNCTION}(text) IS "
+        f"'{UNICODE_VERSION_COMMENT}{unicodedata.unidata_version}';\n"
     )
 
 
@@ -122,6 +125,29 @@ def generated_unicode_version():
     """The Unicode version the committed functions were generated from."""
     first_lines = functions_sql().splitlines()[:2]
     return first_lines[1].split("(Unicode ")[1].split(")")[0]
+
+
+# What the digest function's comment says before its Unicode version.
+UNICODE_VERSION_COMMENT = "Generated from Unicode "
+
+
+def installed_unicode_version(connection):
+    """The Unicode version of the key functions installed on ``connection`` (PostgreSQL), from
+    the digest function's comment; functions installed before it had one hold the committed
+    file's. ``None`` when the functions are not there."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT obj_description(p.oid, 'pg_proc') FROM pg_proc p "
+            "WHERE p.proname = %s AND pg_function_is_visible(p.oid)",
+            [DIGEST_FUNCTION],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    comment = row[0] or ""
+    if comment.startswith(UNICODE_VERSION_COMMENT):
+        return comment[len(UNICODE_VERSION_COMMENT) :]
+    return generated_unicode_version()
 
 
 class UsernameTwinsRemain(CommandError):

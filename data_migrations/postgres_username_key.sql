@@ -21,3 +21,5 @@ CASE WHEN octet_length(username) = char_length(username)
 END, 'UTF8')), 'hex');
 END
 $function$;
+
+COMMENT ON FUNCTION authfold_username_digest(text) IS 'Generated from Unicode 14.0.0';

@@ -50,6 +50,7 @@ results = {
     "email is another account's username": sign_up("robert", "BOB@example.com"),
     "soft hyphen in the email": sign_up("carol", "carol@exam\u00adple.com"),
     "look-alike": sign_up("m\\u0251ria", "fifth@example.com"),
+    "deviation domain": sign_up("hans", "hans@fa\\u00df.de"),
     "fresh": sign_up("anna", "anna@example.com"),
 }
 reset = Client().post("/accounts/password/reset/", {"email": "Maria@example.com"})
@@ -94,6 +95,13 @@ def test_an_email_another_account_has_in_another_case_is_a_form_error(sign_ups):
 
 def test_an_ascii_email_in_another_case_is_still_refused(sign_ups):
     assert sign_ups["ASCII email in another case"]["errors"] == {"email": ["email_taken"]}
+
+
+def test_an_email_domain_mail_systems_read_two_ways_is_a_form_error(sign_ups):
+    assert sign_ups["deviation domain"] == {
+        "status": 200,
+        "errors": {"email": ["email_domain_ambiguous"]},
+    }
 
 
 def test_a_lookalike_of_a_taken_name_is_a_form_error(sign_ups):

@@ -5,17 +5,17 @@ from django.contrib.auth import authenticate
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.authentication import TokenAuthentication
-from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import Throttled
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from authfold.accounts.api.authentication import PasswordBoundTokenAuthentication
 from authfold.accounts.api.body_limit import BodyLimitMixin
 from authfold.accounts.api.errors import BODY_TOO_LARGE, DetailErrorSerializer
 from authfold.accounts.api.parsers import ACCOUNT_API_PARSERS
 from authfold.accounts.throttling import FailedLoginThrottle, ScopedRateThrottle
+from authfold.accounts.token_revocation import issue_token
 
 INVALID_LOGIN = _(
     "Unable to log in with the username (in any case) or email and the password provided. "
@@ -96,7 +96,7 @@ class TokenLoginView(BodyLimitMixin, APIView):
                 raise Throttled(seconds)
             raise serializers.ValidationError(serializer.errors)
         user = serializer.validated_data["user"]
-        token, _created = Token.objects.get_or_create(user=user)
+        token = issue_token(user)
         # The current name: a client that sent a renamed account's old username learns the new one.
         return Response({"token": token.key, "username": user.get_username()})
 
@@ -108,7 +108,7 @@ class TokenLogoutView(BodyLimitMixin, APIView):
     The account's next ``POST /api/auth/token/`` makes a new token.
     """
 
-    authentication_classes = [TokenAuthentication]
+    authentication_classes = [PasswordBoundTokenAuthentication]
     permission_classes = [IsAuthenticated]
 
     @extend_schema(

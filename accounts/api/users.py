@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, permissions
 
+from authfold.accounts.api.authentication import PasswordBoundTokenMixin
 from authfold.accounts.api.body_limit import BodyLimitMixin
 from authfold.accounts.api.errors import (
     BODY_TOO_LARGE,
@@ -106,7 +107,7 @@ class RegistrationView(BodyLimitMixin, generics.CreateAPIView):
         },
     ),
 )
-class CurrentUserView(BodyLimitMixin, generics.RetrieveUpdateAPIView):
+class CurrentUserView(PasswordBoundTokenMixin, BodyLimitMixin, generics.RetrieveUpdateAPIView):
     """``/api/users/me/``: the authenticated account; PATCH changes its username or email.
 
     Changes are throttled per account by the ``profile`` scope, since each refused name tells the

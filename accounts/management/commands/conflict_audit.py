@@ -8,10 +8,12 @@ row whose skeleton digest is missing or out of date is stale, as one with an old
 Exit codes: 0 done (and, with ``--check``, nothing to repair); 1 ``--check`` found username
 conflicts, or users whose caseless key is missing or stale (written around ``Model.save()``); 2
 nothing was done (``--fix`` not confirmed, or not possible yet). docs/AUDIT.md has the output
-shapes.
+shapes. Addresses whose domain mail systems read two ways (``faß.de``) are listed too, and no CSV
+cell starts a spreadsheet formula.
 """
 
 import csv
+import io
 import json
 import sys
 
@@ -26,6 +28,7 @@ from authfold.accounts.models import CaselessKey, RenameRecord
 from authfold.accounts.reservations import clear_orphan_reservations, orphan_reservations
 from authfold.data_migrations.detection import Survey
 from authfold.data_migrations.email_claims import grandfathered_email_groups
+from authfold.data_migrations.email_domains import deviation_domain_emails
 from authfold.data_migrations.keys import (
     backfill_caseless_keys,
     delete_orphan_keys,
@@ -39,6 +42,40 @@ ACCOUNT_COLUMNS = ("id", "username", "email", "is_active", "last_login", "date_j
 TEXT_BLANK_EMAILS_SHOWN = 50
 # Below this many users to scan, no progress bar even on a terminal.
 PROGRESS_BAR_FROM = 50_000
+
+
+# What a spreadsheet reads as the start of a formula (OWASP's CSV injection): ``+1+1``, ``=A1``
+# and ``@x`` are legal usernames, and a cell must not run when an operator opens the report.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell):
+    """The cell as written, or, when a spreadsheet would run it, behind a ``'`` (read as text)."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
+        return "'" + cell
+    return cell
+
+
+class SpreadsheetSafeWriter:
+    """``csv.writer`` whose cells never start a formula (:func:`spreadsheet_safe`); the JSON
+    output keeps every value exact."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        # Rows are made with "\r\n" ends, so a cell holding a carriage return is quoted too,
+        # then written with "\n" ends.
+        self.buffer = io.StringIO()
+        self.writer = csv.writer(self.buffer, lineterminator="\r\n")
+
+    def writerow(self, row):
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        self.writer.writerow([spreadsheet_safe(cell) for cell in row])
+        self.stream.write(self.buffer.getvalue()[: -len("\r\n")] + "\n", ending="")
+
+    def writerows(self, rows):
+        for row in rows:
+            self.writerow(row)
 
 
 def account_dict(account):
@@ -187,10 +224,14 @@ class Command(BaseCommand):
             "accounts_in_lookalike_groups": sum(len(g.accounts) for g in lookalikes),
         }
         self.grandfathered_groups = self.grandfathered(summary)
+        self.deviation_emails = deviation_domain_emails(get_user_model(), self.using)
+        summary["deviation_domain_emails"] = len(self.deviation_emails)
         writer = {"text": self.report_text, "json": self.report_json, "csv": self.report_csv}
         writer[self.format](usernames, emails, survey.blank_emails(), summary, lookalikes)
         if self.format == "text" and self.grandfathered_groups:
             self.report_grandfathered_text(self.grandfathered_groups)
+        if self.format == "text" and self.deviation_emails:
+            self.report_deviation_emails_text(self.deviation_emails)
 
     def grandfathered(self, summary):
         """From migration 0007 on: the grandfathered email groups, counted in ``summary`` with
@@ -218,6 +259,20 @@ class Command(BaseCommand):
             write(table(rows, ("id", "username", "email", "claim")))
         write("No new account and no changed email may join these addresses.")
 
+    def report_deviation_emails_text(self, found):
+        write = self.stdout.write
+        write("")
+        write(
+            self.style.MIGRATE_HEADING(
+                f"Emails whose domain mail systems read two ways (ß, ς, ZWJ, ZWNJ): {len(found)}"
+            )
+        )
+        write(table(found, ("id", "username", "email", "IDNA 2008 domain")))
+        write(
+            "Django sends their mail to the IDNA 2003 reading of the domain (faß.de to fass.de): "
+            "ask each owner to change the address, e.g. to the IDNA 2008 domain shown."
+        )
+
     def report_json(self, usernames, emails, blank_emails, summary, lookalikes):
         # Written piece by piece: the blank emails of a large table never sit in memory at once.
         out = self.stdout
@@ -242,11 +297,16 @@ class Command(BaseCommand):
                 for group in self.grandfathered_groups
             ]
             out.write(', "grandfathered_emails": ' + json.dumps(groups), ending="")
+        deviations = [
+            {"id": pk, "username": name, "email": email, "idna2008_domain": a_label}
+            for pk, name, email, a_label in self.deviation_emails
+        ]
+        out.write(', "deviation_domain_emails": ' + json.dumps(deviations), ending="")
         out.write(', "summary": ', ending="")
         out.write(json.dumps(summary) + "}")
 
     def report_csv(self, usernames, emails, blank_emails, summary, lookalikes):
-        writer = csv.writer(self.stdout, lineterminator="\n")
+        writer = SpreadsheetSafeWriter(self.stdout)
         writer.writerow(("section", "key", *ACCOUNT_COLUMNS))
         for group in self.grandfathered_groups or ():
             for pk, username, email, extra in group:
@@ -262,6 +322,10 @@ class Command(BaseCommand):
                     writer.writerow((section, group.key, *account_dict(account).values()))
         for pk, username in blank_emails:
             writer.writerow(("blank_email", "", pk, username, "", "", "", ""))
+        for pk, username, email, a_label in self.deviation_emails:
+            writer.writerow(
+                ("deviation_domain_email", a_label or "", pk, username, email, "", "", "")
+            )
 
     def report_text(self, usernames, emails, blank_emails, summary, lookalikes):
         write = self.stdout.write
@@ -314,7 +378,7 @@ class Command(BaseCommand):
                 ]
             self.stdout.write(json.dumps(document))
         elif self.format == "csv":
-            writer = csv.writer(self.stdout, lineterminator="\n")
+            writer = SpreadsheetSafeWriter(self.stdout)
             writer.writerow(("id", "old", "new"))
             writer.writerows((r.id, r.old, r.new) for r in renames)
         else:

@@ -1,5 +1,5 @@
 """Django's ``createsuperuser``, which also refuses a username or an email another account has in
-any case.
+any case, and an email whose domain mail systems read two ways (``faß.de``).
 
 It replaces Django's only when ``authfold.accounts`` is listed before ``django.contrib.auth`` in
 ``INSTALLED_APPS`` (Django runs the first app's command; check ``authfold.W002`` warns otherwise).
@@ -7,14 +7,20 @@ It replaces Django's only when ``authfold.accounts`` is listed before ``django.c
 
 import os
 
+from django.contrib.auth.base_user import BaseUserManager
 from django.contrib.auth.management.commands import createsuperuser
+from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 from django.db import DEFAULT_DB_ALIAS
 
 from authfold.accounts.caseless import users_with_email, users_with_username
 from authfold.accounts.keys import CaselessConflict
 from authfold.accounts.user_model import caseless_rule_applies
-from authfold.accounts.validators import EMAIL_TAKEN, conflict_error
+from authfold.accounts.validators import (
+    EMAIL_TAKEN,
+    conflict_error,
+    validate_email_domain_unambiguous,
+)
 
 
 class Command(createsuperuser.Command):
@@ -44,10 +50,24 @@ class Command(createsuperuser.Command):
         users = self.UserModel._default_manager.db_manager(database).all()
         return users_with_email(users, email).exists()
 
+    def email_error(self, email, database):
+        """Why ``email`` cannot be the new superuser's, or ``None``: an ambiguous domain (which
+        the mailer would send to another domain's mailbox), or another account's address."""
+        if not email or not caseless_rule_applies(self.UserModel):
+            return None
+        try:
+            validate_email_domain_unambiguous(BaseUserManager.normalize_email(email))
+        except ValidationError as error:
+            return error.messages[0]
+        if self.email_taken_in_any_case(email, database):
+            return str(EMAIL_TAKEN)
+        return None
+
     def get_input_data(self, field, message, default=None):
         value = super().get_input_data(field, message, default)
-        if field.name == "email" and self.email_taken_in_any_case(value, self.database):
-            self.stderr.write(f"Error: {EMAIL_TAKEN}")
+        error = self.email_error(value, self.database) if field.name == "email" else None
+        if error:
+            self.stderr.write(f"Error: {error}")
             return None  # Django asks again
         return value
 
@@ -56,8 +76,9 @@ class Command(createsuperuser.Command):
         email = options.get("email")
         if not options.get("interactive"):
             email = email or os.environ.get("DJANGO_SUPERUSER_EMAIL")
-        if self.email_taken_in_any_case(email, self.database):
-            raise CommandError(str(EMAIL_TAKEN))
+        error = self.email_error(email, self.database)
+        if error:
+            raise CommandError(error)
         try:
             return super().handle(*args, **options)
         except CaselessConflict as conflict:

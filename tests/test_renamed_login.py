@@ -20,6 +20,7 @@ from rest_framework.test import APIClient
 
 from authfold.accounts.login import INVALID_LOGIN_BY_EMAIL
 from authfold.accounts.models import CaselessKey, RenameRecord
+from authfold.accounts.signals import renamed_login
 from authfold.backends.case_insensitive import RENAMED_LOGIN_ATTRIBUTE, RenamedLogin
 from authfold.data_migrations.keys import backfill_caseless_keys
 from tests.factories import DEFAULT_PASSWORD, UserFactory
@@ -576,3 +577,52 @@ def test_schema_declares_the_username_in_the_token_login_answer(api):
     component = schema["components"]["schemas"][reference.rsplit("/", 1)[1]]
     assert set(component["properties"]) == {"token", "username"}
     assert set(component["required"]) == {"token", "username"}
+
+
+# The signal a host hooks
+
+
+@pytest.fixture
+def renamed_logins():
+    """What :data:`renamed_login` receivers are sent, in order."""
+    heard = []
+
+    def receiver(sender, **kwargs):
+        heard.append({"sender": sender, **kwargs})
+
+    renamed_login.connect(receiver)
+    yield heard
+    renamed_login.disconnect(receiver)
+
+
+def log_in_at(door, username, password, browser, api):
+    """Log in through ``door`` (the login page, the admin's, the API's token login)."""
+    if door == "api":
+        return api.post(TOKEN_URL, {"username": username, "password": password}, format="json")
+    url = "/admin/login/" if door == "admin" else LOGIN_URL
+    return browser.post(url, {"username": username, "password": password})
+
+
+@pytest.mark.parametrize("door", ["web", "admin", "api"])
+def test_a_login_by_old_username_is_signalled_with_the_old_name_and_its_last_day(
+    door, browser, api, renamed, renamed_logins
+):
+    User.objects.filter(pk=renamed.pk).update(is_staff=True)
+    record = RenameRecord.objects.get()
+    log_in_at(door, "Maria", DEFAULT_PASSWORD, browser, api)
+    [heard] = renamed_logins
+    assert heard["sender"] is User
+    assert heard["user"] == renamed
+    assert heard["old_username"] == "Maria"
+    assert heard["works_until"] == record.created_at + timedelta(days=90)
+    assert heard["request"].path in {LOGIN_URL, "/admin/login/", TOKEN_URL}
+
+
+@pytest.mark.parametrize("door", ["web", "admin", "api"])
+def test_a_keepers_login_by_an_old_spelling_is_not_signalled(
+    door, browser, api, renamed, keeper, renamed_logins
+):
+    User.objects.filter(pk=keeper.pk).update(is_staff=True)
+    response = log_in_at(door, "Maria", KEEPERS_PASSWORD, browser, api)
+    assert response.status_code == (200 if door == "api" else 302)  # logged in
+    assert renamed_logins == []

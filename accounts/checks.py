@@ -147,9 +147,9 @@ def check_no_model_backend_before_ours(app_configs=None, **kwargs):
     return [
         checks.Warning(
             f"AUTHENTICATION_BACKENDS lists {path!r}, a ModelBackend subclass, before "
-            f"'authfold.backends.CaseInsensitiveModelBackend': Django asks it first, so it looks "
-            f"the username up its own way (ModelBackend's is exact-case) and hashes the password "
-            f"before ours does, an extra hash on every login it does not answer.",
+            f"'authfold.backends.CaseInsensitiveModelBackend': Django asks it first, so a login "
+            f"it answers never meets the caseless rule (ModelBackend's own lookup is exact-case), "
+            f"and one it does not answer pays for its password hash as well as ours.",
             hint=f"List {path!r} after 'authfold.backends.CaseInsensitiveModelBackend', or "
             f"derive it from CaseInsensitiveModelBackend instead of ModelBackend so that it "
             f"finds accounts by the caseless rule.",

@@ -106,6 +106,9 @@ class CaseInsensitiveModelBackend(ModelBackend):
         for user in open_to_try:
             if user.check_password(password) and self.user_can_authenticate(user):
                 return user
+        # Only a login that opened nothing counts: the keeper typing her old spelling is no
+        # attempt on the renamed account.
+        for user in open_to_try:
             throttles[user.pk].record_failure()
         return None
 

@@ -352,6 +352,14 @@ def test_a_wrong_password_on_an_old_username_counts_against_both_accounts(rename
     assert login("maria", KEEPERS_PASSWORD) is None
 
 
+def test_the_keeper_logging_in_by_her_old_spelling_counts_nothing_against_the_renamed_account(
+    renamed, keeper
+):
+    for _ in range(ACCOUNT_RATE):
+        assert login("Maria", KEEPERS_PASSWORD) == keeper
+    assert login("Maria_1") == renamed
+
+
 def test_a_throttled_renamed_account_leaves_its_old_spelling_to_the_keeper(renamed, keeper):
     for _ in range(ACCOUNT_RATE):
         assert login("Maria_1", "wrong") is None

@@ -9,8 +9,12 @@
 - ``authfold.E002`` (a database check: ``migrate``, ``check --database``): on PostgreSQL with the
   username index, the key functions were generated from another Unicode version than this
   Python's, so SQL and Python disagree on the key of some names (a twin the index lets through).
+- ``authfold.W005``: a backend of the host's that subclasses ``ModelBackend`` (with a lookup of
+  its own) is listed before ours: Django asks it first, so it finds users its own way and every
+  login pays for its password hash too.
 """
 
+import inspect
 import unicodedata
 
 from django.apps import apps
@@ -97,6 +101,67 @@ def check_no_exact_case_backend(app_configs=None, **kwargs):
             id="authfold.W001",
         )
         for path in exact_case_backends()
+    ]
+
+
+# Backends that subclass ModelBackend but never log anyone in: they only refuse (django-axes'
+# lockout check, which its documentation lists first). Named by path, so no import is needed.
+GUARD_BACKENDS = {"axes.backends.AxesStandaloneBackend"}
+
+
+def takes_username_and_password(backend):
+    """Whether Django passes a username-and-password login to ``backend`` (it skips a backend
+    whose ``authenticate`` does not accept the credentials, as ``RemoteUserBackend``'s)."""
+    try:
+        inspect.signature(backend.authenticate).bind(None, None, username="", password="")
+    except TypeError:
+        return False
+    return True
+
+
+def model_backends_before_ours():
+    """The listed ``ModelBackend`` subclasses with a login of their own, above ours."""
+    from authfold.backends import CaseInsensitiveModelBackend
+
+    found = []
+    for path in settings.AUTHENTICATION_BACKENDS:
+        try:
+            backend = import_string(path)
+        except ImportError:
+            continue
+        if not isinstance(backend, type):
+            continue
+        if issubclass(backend, CaseInsensitiveModelBackend):
+            return found
+        guards = {f"{base.__module__}.{base.__qualname__}" for base in backend.__mro__}
+        if (
+            issubclass(backend, ModelBackend)
+            and backend.authenticate is not ModelBackend.authenticate  # authfold.W001's
+            and not guards & GUARD_BACKENDS
+            and takes_username_and_password(backend)
+        ):
+            found.append(path)
+    return []  # ours is not listed
+
+
+@checks.register(checks.Tags.security)
+def check_no_model_backend_before_ours(app_configs=None, **kwargs):
+    """``authfold.W005``: a host's ``ModelBackend`` subclass is listed after ours, not before."""
+    if not checks_our_app(app_configs):
+        return []
+    return [
+        checks.Warning(
+            f"AUTHENTICATION_BACKENDS lists {path!r}, a ModelBackend subclass, before "
+            f"'authfold.backends.CaseInsensitiveModelBackend': Django asks it first, so a login "
+            f"it answers never meets the caseless rule (ModelBackend's own lookup is exact-case), "
+            f"and one it does not answer pays for its password hash as well as ours.",
+            hint=f"List {path!r} after 'authfold.backends.CaseInsensitiveModelBackend', or "
+            f"derive it from CaseInsensitiveModelBackend instead of ModelBackend so that it "
+            f"finds accounts by the caseless rule.",
+            obj=path,
+            id="authfold.W005",
+        )
+        for path in model_backends_before_ours()
     ]
 
 

@@ -8,6 +8,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from authfold.accounts.conf import authfold_setting
+from authfold.accounts.signals import renamed_login
 from authfold.backends.case_insensitive import RENAMED_LOGIN_ATTRIBUTE
 
 INVALID_LOGIN = _(
@@ -37,16 +38,33 @@ class LoginForm(AuthenticationForm):
 
 
 def tell_renamed_login(sender, request, user, **kwargs):
-    """``user_logged_in`` receiver: a login by an old username leaves a warning with the new one.
+    """``user_logged_in`` receiver: a login by an old username leaves a warning with the new one,
+    and sends :data:`~authfold.accounts.signals.renamed_login`.
 
     A signal rather than our login view, so the host's own login page and the admin's tell the
     person too (wherever their templates show ``messages``). Silent where the messages framework
-    is not installed, and for logins the backend did not mark (the API answers with the name).
+    is not installed, and for logins the backend did not mark.
     """
-    renamed = getattr(user, RENAMED_LOGIN_ATTRIBUTE, None)
+    renamed = announce_renamed_login(request, user)
     if renamed is None or request is None:
         return
     messages.warning(request, renamed_login_message(renamed, user), fail_silently=True)
+
+
+def announce_renamed_login(request, user):
+    """Send :data:`~authfold.accounts.signals.renamed_login` if ``user`` logged in by an old
+    username; returns that login's :class:`~authfold.backends.case_insensitive.RenamedLogin`
+    (or ``None``)."""
+    renamed = getattr(user, RENAMED_LOGIN_ATTRIBUTE, None)
+    if renamed is not None:
+        renamed_login.send(
+            sender=type(user),
+            request=request,
+            user=user,
+            old_username=renamed.old_username,
+            works_until=renamed.works_until,
+        )
+    return renamed
 
 
 def renamed_login_message(renamed, user):

@@ -14,6 +14,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from authfold.accounts.caseless import (
     caseless_keys_ready,
+    normalize_username,
     same_username,
     username_digest,
     users_with_email,
@@ -60,6 +61,8 @@ class CaseInsensitiveModelBackend(ModelBackend):
 
     On a database that still holds legacy twins (``maria`` and ``Maria``) an exact-case match
     wins; any other ambiguous login is refused like a wrong password and logged, never a 500.
+    For a while after conflict resolution, an old username names two accounts, the one renamed
+    away from it and the name's keeper: the password typed decides which one logs in.
     ``user_can_authenticate``, ``get_user`` and the permission methods are ``ModelBackend``'s.
     The user model is looked up on each call: under a user model the rule does not govern (a
     test's ``AUTH_USER_MODEL``, an email login), it is exactly ``ModelBackend``.
@@ -76,19 +79,37 @@ class CaseInsensitiveModelBackend(ModelBackend):
             username = kwargs.get(user_model.USERNAME_FIELD)
         if username is None or password is None:
             return None
-        user = self.find_user(username) if isinstance(username, str) else None
-        # Failed logins count per account, whichever spelling or email was typed; a name without
-        # an account counts under its own key, so the answers never tell the two apart.
-        throttle = FailedLoginThrottle(user.get_username() if user is not None else str(username))
-        if not throttle.allows_another_try():
-            self.refuse_throttled_login(request, throttle)
-        if user is None:
+        if isinstance(username, str):
+            # Here, not in each form: the web page, the admin, the API and a host's own view all
+            # send what was typed, and every door must find the same account.
+            username = normalize_username(username)
+            users = self.find_users(username)
+        else:
+            users = []
+        if not users:
+            # Failed logins count per account, whichever spelling or email was typed; a name
+            # without an account counts under its own key, so the answers never tell the two apart.
+            throttle = FailedLoginThrottle(str(username))
+            if not throttle.allows_another_try():
+                self.refuse_throttled_login(request, throttle)
             # Run the default password hasher once to reduce the timing difference between an
             # existing and a nonexistent (or refused ambiguous) user, as ModelBackend does (#20760).
             user_model().set_password(password)
-        elif user.check_password(password) and self.user_can_authenticate(user):
-            return user
-        throttle.record_failure()
+            throttle.record_failure()
+            return None
+        throttles = {user.pk: FailedLoginThrottle(user.get_username()) for user in users}
+        open_to_try = [user for user in users if throttles[user.pk].allows_another_try()]
+        if not open_to_try:
+            self.refuse_throttled_login(request, throttles[users[0].pk])
+        # The password decides between an old spelling's renamed account and the name's keeper:
+        # a second hash only when the first account's password was not the one typed.
+        for user in open_to_try:
+            if user.check_password(password) and self.user_can_authenticate(user):
+                return user
+        # Only a login that opened nothing counts: the keeper typing her old spelling is no
+        # attempt on the renamed account.
+        for user in open_to_try:
+            throttles[user.pk].record_failure()
         return None
 
     def refuse_throttled_login(self, request, throttle):
@@ -114,7 +135,15 @@ class CaseInsensitiveModelBackend(ModelBackend):
         return await sync_to_async(authenticate_in_thread)()
 
     def find_user(self, login):
-        """The one account ``login`` names (a username in any case, or an email), or ``None``.
+        """The account whose password a login as ``login`` tries first, or ``None``."""
+        users = self.find_users(login)
+        return users[0] if users else None
+
+    def find_users(self, login):
+        """The accounts ``login`` (a normalised username in any case, or an email) may log in
+        to, at most two, in the order their passwords are tried: the account named exactly
+        ``login``, the account renamed away from exactly ``login`` within the renamed-login
+        period, the account holding ``login`` in another case. Empty when none.
 
         Reads go where the database routers send reads of the user model (``db_for_read``).
         """
@@ -128,19 +157,22 @@ class CaseInsensitiveModelBackend(ModelBackend):
         # through update()) names someone else.
         exact = [user for user in rows if user.username == login]
         matches = [user for user in rows if same_username(user.username, login)]
-        if exact:
-            return exact[0]
-        renamed = [user for user in found if user.authfold_renamed_from == login]
-        if renamed:
-            return self.find_renamed_user(login, renamed)
-        if len(matches) == 1:
-            return matches[0]
-        if matches:
+        keeper = exact[0] if exact else matches[0] if len(matches) == 1 else None
+        if keeper is None and len(matches) > 1:
             self.refuse_ambiguous_login(login, matches)
-            return None
+        renamed = self.find_renamed_user(
+            login, [user for user in found if user.authfold_renamed_from == login]
+        )
+        if renamed is not None and keeper is not None and renamed.pk == keeper.pk:
+            renamed = None  # renamed back to a spelling of this name: it is simply the keeper
+        if keeper is not None and keeper.username == login:
+            return [user for user in (keeper, renamed) if user is not None]
+        if renamed is not None or keeper is not None or matches:
+            return [user for user in (renamed, keeper) if user is not None]
         if authfold_setting("AUTHFOLD_LOGIN_BY_EMAIL") and "@" in login:
-            return self.find_user_by_email(users, login)
-        return None
+            user = self.find_user_by_email(users, login)
+            return [] if user is None else [user]
+        return []
 
     def users_named(self, users, login):
         """In one statement (``backends/lookup_statement.py``): the users whose username is
@@ -183,18 +215,21 @@ class CaseInsensitiveModelBackend(ModelBackend):
 
     def find_renamed_user(self, login, rows):
         """The one account ``rows`` (from :meth:`users_named`) names, marked for the login page
-        with a :class:`RenamedLogin`; several accounts renamed from the same name log nobody in."""
-        accounts = {user.pk: user for user in rows}
+        with a :class:`RenamedLogin`, or ``None``. An account that may not log in (inactive)
+        never stands in anyone's way; several that may, renamed from the same name, are none."""
+        accounts = {user.pk: user for user in rows if self.user_can_authenticate(user)}
+        if not accounts:
+            return None
         if len(accounts) > 1:
             logger.warning(
-                "Refused a login by the old username %r: accounts %s were all renamed from it. "
-                "Their new usernames still log in.",
+                "Refused a login by the old username %r as any of the accounts %s: they were "
+                "all renamed from it. Their new usernames still log in.",
                 login,
                 ", ".join(f"{user.pk} ({user.username!r})" for user in accounts.values()),
             )
             return None
         [user] = accounts.values()
-        renamed_at = max(row.authfold_renamed_at for row in rows)
+        renamed_at = max(row.authfold_renamed_at for row in rows if row.pk == user.pk)
         setattr(
             user, RENAMED_LOGIN_ATTRIBUTE, RenamedLogin(login, renamed_at + renamed_login_period())
         )

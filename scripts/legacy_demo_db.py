@@ -22,7 +22,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-DEMO_PASSWORD = "legacy-demo-password"
+from mysite.demo import DEMO_PASSWORD  # noqa: E402
 
 # username, email, active, staff, days since last login (None: never), days since joining
 LEGACY_USERS = [

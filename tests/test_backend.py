@@ -185,7 +185,7 @@ def test_non_string_username_is_refused_after_running_the_hasher(counting_hasher
 class LookupFailsBackend(CaseInsensitiveModelBackend):
     """Our backend on a day the database goes away in the middle of a login."""
 
-    def find_user(self, login):
+    def find_users(self, login):
         raise RuntimeError("the database went away")
 
 

@@ -1,7 +1,9 @@
-"""System checks: ModelBackend kept beside ours warns (authfold.W001); a user model without a
-``username`` to fold is an error that says what is supported (authfold.E001)."""
+"""System checks: ModelBackend kept beside ours warns (authfold.W001), and so does a host's own
+ModelBackend subclass listed before ours (authfold.W005); a user model without a ``username`` to
+fold is an error that says what is supported (authfold.E001)."""
 
 from django.apps import apps
+from django.contrib.auth.backends import ModelBackend
 from django.core import checks
 
 OURS = "authfold.backends.CaseInsensitiveModelBackend"
@@ -78,3 +80,53 @@ def test_checks_asked_for_other_apps_only_leave_ours_out(settings, swap_user_mod
 
     assert messages_with_id("authfold.E001", others) == []
     assert messages_with_id("authfold.W001", others) == []
+
+
+class HostBackend(ModelBackend):
+    """A host's own login backend, as real projects have them: ModelBackend with a twist."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        return super().authenticate(request, username=username, password=password, **kwargs)
+
+
+HOST_BACKEND = "tests.test_checks.HostBackend"
+
+
+def test_a_model_backend_subclass_listed_before_ours_is_warned_about(settings):
+    settings.AUTHENTICATION_BACKENDS = [AXES, HOST_BACKEND, OURS]
+
+    [warning] = messages_with_id("authfold.W005")
+
+    assert warning.level == checks.WARNING
+    assert repr(HOST_BACKEND) in warning.msg
+    assert "before 'authfold.backends.CaseInsensitiveModelBackend'" in warning.msg
+    assert "List 'tests.test_checks.HostBackend' after" in warning.hint
+
+
+def test_a_model_backend_subclass_listed_after_ours_is_not_warned_about(settings):
+    settings.AUTHENTICATION_BACKENDS = [AXES, OURS, HOST_BACKEND]
+
+    assert messages_with_id("authfold.W005") == []
+
+
+def test_backends_that_never_take_a_password_before_ours_are_not_warned_about(settings):
+    settings.AUTHENTICATION_BACKENDS = [
+        "axes.backends.AxesBackend",  # a ModelBackend subclass that only refuses locked-out users
+        "django.contrib.auth.backends.RemoteUserBackend",  # takes remote_user, not a password
+        OURS,
+    ]
+
+    assert messages_with_id("authfold.W005") == []
+
+
+def test_model_backend_itself_before_ours_is_warned_about_once(settings):
+    settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend", OURS]
+
+    assert len(messages_with_id("authfold.W001")) == 1
+    assert messages_with_id("authfold.W005") == []
+
+
+def test_a_model_backend_subclass_without_ours_is_not_our_warning(settings):
+    settings.AUTHENTICATION_BACKENDS = [HOST_BACKEND]
+
+    assert messages_with_id("authfold.W005") == []

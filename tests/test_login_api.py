@@ -1,8 +1,9 @@
 """POST /api/auth/token/ and GET /api/users/me/: log in through the API with any case."""
 
 import pytest
-from django.contrib.auth import get_user_model
+from django.contrib.auth import SESSION_KEY, get_user_model
 from django.core.cache import cache
+from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -101,6 +102,16 @@ def test_token_login_refuses_another_case_of_legacy_twins_with_400(api, legacy_t
     response = token_login(api, "MARIA")
     assert response.status_code == 400
     assert response.json() == {"non_field_errors": [str(INVALID_LOGIN)]}
+
+
+def test_token_login_reads_a_fullwidth_name_as_the_web_login_does(api, legacy_twins):
+    # NFKC makes "Ｍａｒｉａ" the exact-case owner's "Maria", on every door.
+    browser = Client()
+    browser.post("/accounts/login/", {"username": "Ｍａｒｉａ", "password": DEFAULT_PASSWORD})
+    assert browser.session[SESSION_KEY] == str(legacy_twins["Maria"].pk)
+    response = token_login(api, "Ｍａｒｉａ")
+    assert response.status_code == 200
+    assert response.json()["username"] == "Maria"
 
 
 def test_token_login_without_password_is_a_400_on_the_field(api):

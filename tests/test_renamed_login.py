@@ -1,6 +1,7 @@
-"""Renamed people are never locked out: for AUTHFOLD_RENAMED_LOGIN_DAYS after conflict resolution
-renamed ``Maria`` to ``Maria_1``, the exact old spelling and the account's own password log in to
-``Maria_1`` (backend, web page and API), while every live account keeps its own name."""
+"""Renamed people are never locked out, and nobody is shadowed: for AUTHFOLD_RENAMED_LOGIN_DAYS
+after conflict resolution renamed ``Maria`` to ``Maria_1``, the exact old spelling and the
+account's own password log in to ``Maria_1`` (backend, web page and API), while the same spelling
+with the keeper's password logs in to the keeper, ``maria``, as any spelling of her name does."""
 
 import logging
 import uuid
@@ -19,6 +20,7 @@ from rest_framework.test import APIClient
 
 from authfold.accounts.login import INVALID_LOGIN_BY_EMAIL
 from authfold.accounts.models import CaselessKey, RenameRecord
+from authfold.accounts.signals import renamed_login
 from authfold.backends.case_insensitive import RENAMED_LOGIN_ATTRIBUTE, RenamedLogin
 from authfold.data_migrations.keys import backfill_caseless_keys
 from tests.factories import DEFAULT_PASSWORD, UserFactory
@@ -117,6 +119,11 @@ def caseless_rename_log(transactional_db):
         editor.alter_field(RenameRecord, caseless, binary)
 
 
+def test_old_username_typed_in_fullwidth_letters_is_the_old_username(renamed, keeper):
+    assert login("Ｍａｒｉａ") == renamed
+    assert login("Ｍａｒｉａ", KEEPERS_PASSWORD) == keeper
+
+
 def test_old_username_is_compared_byte_for_byte_whatever_the_rename_logs_collation(
     caseless_rename_log, renamed, keeper
 ):
@@ -126,14 +133,38 @@ def test_old_username_is_compared_byte_for_byte_whatever_the_rename_logs_collati
     assert login("Maria") == renamed
 
 
+def test_old_username_with_the_keepers_password_logs_in_to_the_keeper(renamed, keeper):
+    user = login("Maria", KEEPERS_PASSWORD)
+    assert user == keeper
+    assert not hasattr(user, RENAMED_LOGIN_ATTRIBUTE)
+
+
 def test_old_username_with_a_wrong_password_is_refused(renamed):
-    assert login("Maria", KEEPERS_PASSWORD) is None
     assert login("Maria", "wrong password") is None
 
 
 def test_old_username_of_an_inactive_account_is_refused(renamed):
     User.objects.filter(pk=renamed.pk).update(is_active=False)
     assert login("Maria") is None
+
+
+def test_an_inactive_renamed_account_leaves_its_old_spelling_to_the_keeper(renamed, keeper):
+    User.objects.filter(pk=renamed.pk).update(is_active=False)
+    assert login("Maria", KEEPERS_PASSWORD) == keeper
+
+
+def test_an_inactive_renamed_account_with_the_keepers_password_also_logs_in_to_the_keeper(
+    renamed, keeper
+):
+    # Same password on both accounts: the inactive one is not even tried.
+    User.objects.filter(pk=renamed.pk).update(is_active=False, password=keeper.password)
+    assert login("Maria", KEEPERS_PASSWORD) == keeper
+
+
+def test_an_inactive_keeper_is_not_logged_in_by_an_old_spelling(renamed, keeper):
+    User.objects.filter(pk=keeper.pk).update(is_active=False)
+    assert login("Maria", KEEPERS_PASSWORD) is None
+    assert login("Maria") == renamed
 
 
 def test_old_username_logs_in_on_the_last_days_of_the_period(renamed):
@@ -185,18 +216,29 @@ def test_an_account_renamed_again_since_still_logs_in_with_its_old_name(renamed)
     assert user.username == "maria.first"
 
 
-def test_a_live_account_with_exactly_the_old_name_wins(renamed, keeper):
+def test_a_live_account_named_exactly_the_old_name_and_the_renamed_one_each_log_in_with_theirs(
+    renamed, keeper
+):
     keeper.delete()
     newcomer = UserFactory(username="Maria", password=KEEPERS_PASSWORD)
     assert login("Maria", KEEPERS_PASSWORD) == newcomer
-    assert login("Maria") is None  # the renamed account's password: no fallback to it
+    assert login("Maria") == renamed
 
 
-def test_the_keeper_taking_the_old_spelling_wins(renamed, keeper):
+def test_the_keeper_taking_the_old_spelling_still_leaves_it_to_the_renamed_password(
+    renamed, keeper
+):
     keeper.username = "Maria"  # a change of its own name's case
     keeper.save()
     assert login("Maria", KEEPERS_PASSWORD) == keeper
-    assert login("Maria") is None
+    assert login("Maria") == renamed
+
+
+def test_the_exact_owner_of_the_old_spelling_is_tried_first(counting_hasher, renamed, keeper):
+    keeper.username = "Maria"
+    keeper.save()
+    assert hashings(counting_hasher, "Maria", KEEPERS_PASSWORD) == 1
+    assert hashings(counting_hasher, "Maria", DEFAULT_PASSWORD) == 2
 
 
 def test_several_accounts_renamed_from_one_name_log_nobody_in_and_are_logged(renamed, caplog):
@@ -208,6 +250,28 @@ def test_several_accounts_renamed_from_one_name_log_nobody_in_and_are_logged(ren
         assert login("Maria") is None
     assert "were all renamed from it" in caplog.text
     assert f"{renamed.pk} ('Maria_1')" in caplog.text
+
+
+def test_several_accounts_renamed_from_one_name_leave_it_to_the_keeper(renamed, keeper):
+    RenameRecord.objects.create(
+        run=uuid.uuid4(),
+        user=UserFactory(username="Maria_2"),
+        old_username="Maria",
+        new_username="Maria_2",
+        reason="test",
+    )
+    assert login("Maria", KEEPERS_PASSWORD) == keeper
+
+
+def test_an_inactive_account_renamed_from_the_same_name_leaves_it_to_the_active_one(renamed):
+    RenameRecord.objects.create(
+        run=uuid.uuid4(),
+        user=UserFactory(username="Maria_2", is_active=False),
+        old_username="Maria",
+        new_username="Maria_2",
+        reason="test",
+    )
+    assert login("Maria") == renamed
 
 
 def test_two_renames_of_one_account_from_the_same_name_still_log_in(renamed):
@@ -243,13 +307,25 @@ def test_old_username_costs_one_hashing_like_an_unknown_name_or_a_wrong_password
 ):
     costs = {
         "old username": hashings(counting_hasher, "Maria", DEFAULT_PASSWORD),
-        "old username, wrong password": hashings(counting_hasher, "Maria", "wrong"),
         "unknown name": hashings(counting_hasher, "Mario", DEFAULT_PASSWORD),
         "wrong password": hashings(counting_hasher, "maria", "wrong"),
     }
     renamed_days_ago(91)
     costs["old username after the period"] = hashings(counting_hasher, "Maria", DEFAULT_PASSWORD)
     assert costs == dict.fromkeys(costs, 1)
+
+
+def test_old_username_costs_a_second_hashing_only_when_the_renamed_password_is_not_the_one_typed(
+    counting_hasher, renamed
+):
+    assert hashings(counting_hasher, "Maria", KEEPERS_PASSWORD) == 2
+    assert hashings(counting_hasher, "Maria", "wrong") == 2
+
+
+def test_old_username_of_an_inactive_account_costs_one_hashing(counting_hasher, renamed):
+    User.objects.filter(pk=renamed.pk).update(is_active=False)
+    assert hashings(counting_hasher, "Maria", KEEPERS_PASSWORD) == 1
+    assert hashings(counting_hasher, "Maria", "wrong") == 1
 
 
 def test_an_old_username_refused_for_naming_several_accounts_hashes_once(counting_hasher, renamed):
@@ -261,6 +337,42 @@ def test_an_old_username_refused_for_naming_several_accounts_hashes_once(countin
         reason="test",
     )
     assert hashings(counting_hasher, "Maria", DEFAULT_PASSWORD) == 1
+
+
+# Failed logins
+
+
+ACCOUNT_RATE = 10  # mysite/settings.py: the login_account scope
+
+
+def test_a_wrong_password_on_an_old_username_counts_against_both_accounts(renamed, keeper):
+    for _ in range(ACCOUNT_RATE):
+        assert login("Maria", "wrong") is None
+    assert login("Maria_1") is None
+    assert login("maria", KEEPERS_PASSWORD) is None
+
+
+def test_the_keeper_logging_in_by_her_old_spelling_counts_nothing_against_the_renamed_account(
+    renamed, keeper
+):
+    for _ in range(ACCOUNT_RATE):
+        assert login("Maria", KEEPERS_PASSWORD) == keeper
+    assert login("Maria_1") == renamed
+
+
+def test_a_throttled_renamed_account_leaves_its_old_spelling_to_the_keeper(renamed, keeper):
+    for _ in range(ACCOUNT_RATE):
+        assert login("Maria_1", "wrong") is None
+    assert login("Maria") is None
+    assert login("Maria", KEEPERS_PASSWORD) == keeper
+
+
+def test_an_old_username_whose_accounts_are_all_throttled_is_refused_unchecked(
+    renamed, keeper, counting_hasher
+):
+    for _ in range(ACCOUNT_RATE):
+        login("Maria", "wrong")
+    assert hashings(counting_hasher, "Maria", KEEPERS_PASSWORD) == 0
 
 
 # What a rename leaves alone
@@ -350,7 +462,9 @@ def test_login_page_with_old_username_after_the_period_shows_the_form_error(brow
     assert SESSION_KEY not in browser.session
 
 
-def test_someone_who_signs_up_as_the_old_name_within_the_period_owns_it(browser, renamed, keeper):
+def test_someone_who_signs_up_as_the_old_name_within_the_period_shadows_nobody(
+    browser, renamed, keeper
+):
     keeper.delete()  # the name is free again: the renamed account only holds "Maria_1"
     newcomer = new_account_data(username="Maria", email="newcomer@example.com")
     assert browser.post("/accounts/signup/", newcomer).status_code == 302
@@ -362,10 +476,31 @@ def test_someone_who_signs_up_as_the_old_name_within_the_period_owns_it(browser,
     assert list(response.context["messages"]) == []
     browser.post("/accounts/logout/")
     log_in_with_renamed_password = browser.post(
-        LOGIN_URL, {"username": "Maria", "password": DEFAULT_PASSWORD}
+        LOGIN_URL, {"username": "Maria", "password": DEFAULT_PASSWORD}, follow=True
     )
-    assert log_in_with_renamed_password.status_code == 200
-    assert SESSION_KEY not in browser.session
+    assert browser.session[SESSION_KEY] == str(renamed.pk)
+    assert "it is now “Maria_1”" in log_in_with_renamed_password.content.decode()
+
+
+def test_login_page_with_old_username_and_the_keepers_password_logs_the_keeper_in_untold(
+    browser, renamed, keeper
+):
+    response = browser.post(
+        LOGIN_URL, {"username": "Maria", "password": KEEPERS_PASSWORD}, follow=True
+    )
+    assert browser.session[SESSION_KEY] == str(keeper.pk)
+    assert list(response.context["messages"]) == []
+
+
+def test_admin_login_page_with_old_username_and_the_keepers_password_logs_the_keeper_in(
+    browser, renamed, keeper
+):
+    User.objects.filter(pk=keeper.pk).update(is_staff=True)
+    browser.post(
+        "/admin/login/?next=/admin/",
+        {"username": "Maria", "password": KEEPERS_PASSWORD, "next": "/admin/"},
+    )
+    assert browser.session[SESSION_KEY] == str(keeper.pk)
 
 
 def test_login_page_with_old_username_and_a_wrong_password_shows_the_form_error(browser, renamed):
@@ -392,6 +527,25 @@ def test_token_login_with_old_username_answers_the_token_and_the_new_username(ap
     )
     assert response.status_code == 200
     assert response.json() == {"token": Token.objects.get(user=renamed).key, "username": "Maria_1"}
+
+
+def test_web_and_api_log_a_fullwidth_old_username_in_to_the_same_account(api, browser, renamed):
+    typed = {"username": "Ｍａｒｉａ", "password": DEFAULT_PASSWORD}
+    browser.post(LOGIN_URL, typed)
+    assert browser.session[SESSION_KEY] == str(renamed.pk)
+    response = api.post(TOKEN_URL, typed, format="json")
+    assert response.status_code == 200
+    assert response.json()["username"] == "Maria_1"
+
+
+def test_token_login_with_old_username_and_the_keepers_password_answers_the_keepers_token(
+    api, renamed, keeper
+):
+    response = api.post(
+        TOKEN_URL, {"username": "Maria", "password": KEEPERS_PASSWORD}, format="json"
+    )
+    assert response.status_code == 200
+    assert response.json() == {"token": Token.objects.get(user=keeper).key, "username": "maria"}
 
 
 @pytest.mark.parametrize(
@@ -431,3 +585,52 @@ def test_schema_declares_the_username_in_the_token_login_answer(api):
     component = schema["components"]["schemas"][reference.rsplit("/", 1)[1]]
     assert set(component["properties"]) == {"token", "username"}
     assert set(component["required"]) == {"token", "username"}
+
+
+# The signal a host hooks
+
+
+@pytest.fixture
+def renamed_logins():
+    """What :data:`renamed_login` receivers are sent, in order."""
+    heard = []
+
+    def receiver(sender, **kwargs):
+        heard.append({"sender": sender, **kwargs})
+
+    renamed_login.connect(receiver)
+    yield heard
+    renamed_login.disconnect(receiver)
+
+
+def log_in_at(door, username, password, browser, api):
+    """Log in through ``door`` (the login page, the admin's, the API's token login)."""
+    if door == "api":
+        return api.post(TOKEN_URL, {"username": username, "password": password}, format="json")
+    url = "/admin/login/" if door == "admin" else LOGIN_URL
+    return browser.post(url, {"username": username, "password": password})
+
+
+@pytest.mark.parametrize("door", ["web", "admin", "api"])
+def test_a_login_by_old_username_is_signalled_with_the_old_name_and_its_last_day(
+    door, browser, api, renamed, renamed_logins
+):
+    User.objects.filter(pk=renamed.pk).update(is_staff=True)
+    record = RenameRecord.objects.get()
+    log_in_at(door, "Maria", DEFAULT_PASSWORD, browser, api)
+    [heard] = renamed_logins
+    assert heard["sender"] is User
+    assert heard["user"] == renamed
+    assert heard["old_username"] == "Maria"
+    assert heard["works_until"] == record.created_at + timedelta(days=90)
+    assert heard["request"].path in {LOGIN_URL, "/admin/login/", TOKEN_URL}
+
+
+@pytest.mark.parametrize("door", ["web", "admin", "api"])
+def test_a_keepers_login_by_an_old_spelling_is_not_signalled(
+    door, browser, api, renamed, keeper, renamed_logins
+):
+    User.objects.filter(pk=keeper.pk).update(is_staff=True)
+    response = log_in_at(door, "Maria", KEEPERS_PASSWORD, browser, api)
+    assert response.status_code == (200 if door == "api" else 302)  # logged in
+    assert renamed_logins == []

@@ -14,6 +14,7 @@ from authfold.accounts.api.authentication import PasswordBoundTokenAuthenticatio
 from authfold.accounts.api.body_limit import BodyLimitMixin
 from authfold.accounts.api.errors import BODY_TOO_LARGE, DetailErrorSerializer
 from authfold.accounts.api.parsers import ACCOUNT_API_PARSERS
+from authfold.accounts.login import announce_renamed_login
 from authfold.accounts.throttling import FailedLoginThrottle, ScopedRateThrottle
 from authfold.accounts.token_revocation import issue_token
 
@@ -65,7 +66,8 @@ class TokenLoginView(BodyLimitMixin, APIView):
                     {"token": serializers.CharField(), "username": serializers.CharField()},
                 ),
                 description="The account's token and its current username, which differs from "
-                "the one sent after a login with an old username conflict resolution renamed.",
+                "the one sent after a login with an old username conflict resolution renamed "
+                "away (the client should tell the person, and use the new one from then on).",
             ),
             400: OpenApiResponse(
                 inline_serializer(
@@ -97,7 +99,9 @@ class TokenLoginView(BodyLimitMixin, APIView):
             raise serializers.ValidationError(serializer.errors)
         user = serializer.validated_data["user"]
         token = issue_token(user)
-        # The current name: a client that sent a renamed account's old username learns the new one.
+        # The current name: a client that sent a renamed account's old username learns the new
+        # one, and the host hears of it as from the login pages.
+        announce_renamed_login(request._request, user)
         return Response({"token": token.key, "username": user.get_username()})
 
 

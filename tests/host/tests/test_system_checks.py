@@ -52,6 +52,16 @@ def test_model_backend_left_beside_ours_is_warned_about(settings):
     assert "ModelBackend" in warnings[0].msg
 
 
+def test_the_hosts_email_backend_listed_before_ours_is_warned_about(settings):
+    settings.AUTHENTICATION_BACKENDS = [
+        "axes.backends.AxesStandaloneBackend",
+        "accounts.backends.EmailBackend",
+        "authfold.backends.CaseInsensitiveModelBackend",
+    ]
+    [warning] = [m for m in authfold_messages() if m.id == "authfold.W005"]
+    assert "'accounts.backends.EmailBackend'" in warning.msg
+
+
 def test_a_user_model_that_logs_in_by_email_is_refused_at_start_up(settings):
     settings.AUTH_USER_MODEL = "accounts.EmailUser"
     errors = [m for m in authfold_messages() if m.level >= checks.ERROR]

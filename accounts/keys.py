@@ -294,16 +294,39 @@ def settle_claims(digests, writer_pk, using):
             continue
         if holder is None:
             holder = user_of_unfinished_claim(claims, users, claim)
-            if holder is not None:
-                claims.filter(pk=claim.pk, user=None).update(user=holder)
-            elif claim.created_at < timezone.now() - CLAIM_GRACE:
-                claims.filter(pk=claim.pk, user=None).delete()
+            unfinished = claims.filter(user=None, created_at=claim.created_at)
+            if holder is None and claim.created_at < timezone.now() - CLAIM_GRACE:
+                unfinished.delete()
                 continue
+            if holder is not None and unfinished.update(user=holder):
+                write_key_row_from_user(holder, using)
+        elif holder != writer_pk:
+            # A write of the holder's that reached its row and died before its key row (or a
+            # write around save()): a refusal is the moment to put its key in step.
+            write_key_row_from_user(holder, using)
         if holder is not None and holder == writer_pk:
             own.add(claim.digest)
         else:
             taken.append(claim.digest)
     return taken, own
+
+
+def write_key_row_from_user(user_pk, using):
+    """Write a user's key row as its row in the user table says (the claims it holds decide
+    whether it holds its address)."""
+    user_model = keyed_user_model()
+    identity = (
+        user_model._base_manager.using(using)
+        .filter(pk=user_pk)
+        .values_list(user_model.USERNAME_FIELD, user_model.get_email_field_name())
+        .first()
+    )
+    if identity is None:
+        return
+    held = claim_model()._default_manager.using(using).filter(user=user_pk)
+    pending = PendingClaims(identity, new_user=False)
+    pending.claimed = list(held.values_list("digest", flat=True))
+    write_key_row(user_pk, *identity, pending, using)
 
 
 def user_of_unfinished_claim(claims, users, claim):
@@ -412,6 +435,12 @@ def clear_orphan_claims(using):
     settled = 0
     for claim in list(orphan_claims(using)):
         holder = user_of_unfinished_claim(claims, users, claim)
-        unsettled = claims.filter(pk=claim.pk, user=None)
-        settled += unsettled.update(user=holder) if holder is not None else unsettled.delete()[0]
+        unfinished = claims.filter(user=None, created_at=claim.created_at)
+        if holder is None:
+            settled += unfinished.delete()[0]
+            continue
+        linked = unfinished.update(user=holder)
+        if linked:
+            write_key_row_from_user(holder, using)
+        settled += linked
     return settled

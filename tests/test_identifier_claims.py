@@ -156,3 +156,38 @@ def test_a_sign_up_named_as_an_address_and_an_email_change_to_it_leave_one_holde
         assert sum(isinstance(o, User) for o in outcomes) == 1, outcomes
     emails = {email.lower() for email in User.objects.values_list("email", flat=True)}
     assert not emails & {name.lower() for name in User.objects.values_list("username", flat=True)}
+
+
+def test_upgrading_claims_every_user_and_keeps_what_legacy_accounts_share(accounts_migrator):
+    from django.db.migrations.recorder import MigrationRecorder
+
+    from authfold.accounts.caseless import email_digest, username_digest
+
+    accounts_migrator.to("0008")
+    maria, john, named, victim = User.objects.bulk_create(
+        [
+            User(username="maria", email="shared@example.com"),
+            User(username="john", email="SHARED@example.com"),
+            User(username="x@example.org", email="owner@example.org"),
+            User(username="victim", email="X@example.org"),
+        ]
+    )
+    accounts_migrator.to("latest")
+    holders = dict(IdentifierClaim.objects.values_list("digest", "user_id"))
+    assert holders[email_digest("shared@example.com")] == maria.pk  # john keeps it, unclaimed
+    # The username is the login found first: it keeps the address; the victim's is unclaimed.
+    assert holders[email_digest("x@example.org")] == named.pk
+    for user in (maria, john, named, victim):
+        assert holders[username_digest(user.username)] == user.pk
+    with pytest.raises(CaselessConflict):
+        User.objects.create_user("newcomer", "Shared@Example.com")
+    # Killed after its work and before Django recorded it: it runs again, changing nothing.
+    claims = sorted(IdentifierClaim.objects.values_list("digest", "user_id"))
+    MigrationRecorder(connection).record_unapplied("authfold", "0009_identifier_claims")
+    accounts_migrator.to("latest")
+    assert sorted(IdentifierClaim.objects.values_list("digest", "user_id")) == claims
+    accounts_migrator.to("0008")
+    assert IdentifierClaim._meta.db_table not in connection.introspection.table_names()
+    assert sorted(User.objects.values_list("username", flat=True)) == sorted(
+        ["maria", "john", "x@example.org", "victim"]
+    )

@@ -172,8 +172,11 @@ def stored_identity(sender, instance, using):
 
 
 def claim_before_save(sender, instance, raw, using, update_fields, **kwargs):
-    """Before the row is written: claim what the save changes; a refusal writes nothing."""
-    if raw or not touches_identity(update_fields):
+    """Before the row is written: claim what the save changes; a refusal writes nothing.
+
+    ``loaddata`` (``raw``) too: a claim needs no user row, so fixtures may come in any order; it
+    runs in one transaction, which a refusal rolls back whole."""
+    if not touches_identity(update_fields):
         return
     if not claims_ready(using):
         refuse_indexed_twin_inside_transaction(sender, instance, using)
@@ -200,13 +203,8 @@ def claim_before_save(sender, instance, raw, using, update_fields, **kwargs):
 
 def finish_claims_after_save(sender, instance, created, raw, using, **kwargs):
     """After the row: name the new user the holder of its claims, drop the claims a change gave
-    up, then write its key row. ``loaddata`` (``raw``) claims here, rows may come in any order;
-    it runs in one transaction, which a refusal rolls back whole."""
+    up, then write its key row."""
     pending = instance.__dict__.pop(PENDING_ATTRIBUTE, None)
-    if raw and claims_ready(using):
-        identity = identity_of(sender, instance)
-        take_claims(wanted_claims(*identity), instance.pk, identity, using)
-        pending = PendingClaims(identity, new_user=False)
     if pending is None:
         return
     claims = claim_model()._default_manager.using(using)

@@ -33,6 +33,7 @@ from django.db.models.signals import post_delete, post_init, post_save, pre_save
 from django.utils import timezone
 
 from authfold.accounts.caseless import (
+    caseless_keys_ready,
     email_digest,
     skeleton_digest,
     table_ready,
@@ -71,8 +72,10 @@ def claim_model():
 
 
 def claims_ready(using):
-    """Whether the claims table exists on ``using`` (migration 0009; remembered once it does)."""
-    return table_ready(claim_model(), using)
+    """Whether the claims table exists on ``using`` (migration 0009; remembered once it does).
+    The key rows the saves then write are read by the lookups: their state is taken in the same
+    first look, not in a login's."""
+    return table_ready(claim_model(), using) and caseless_keys_ready(using)
 
 
 def wanted_claims(username, email):

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import IntegrityError, connections, transaction
+from django.db.backends.signals import connection_created
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.signals import post_delete, post_init, post_save, pre_save
 from django.utils import timezone
@@ -40,7 +41,11 @@ from authfold.accounts.caseless import (
     username_digest,
     username_key,
 )
-from authfold.accounts.postgres_index import username_index_ready, users_with_username_digest
+from authfold.accounts.postgres_index import (
+    refused_by_username_index,
+    username_index_ready,
+    users_with_username_digest,
+)
 from authfold.accounts.user_model import keyed_user_model, logs_in_by_username
 
 # Longer than any write holds a claim without its row (pre_save to post_save, milliseconds), so a
@@ -405,6 +410,29 @@ def refuse_indexed_twin_inside_transaction(sender, instance, using):
         raise CaselessConflict("username", instance.username)
 
 
+def report_username_index_refusals(execute, sql, params, many, context):
+    """A PostgreSQL execute wrapper: the expression index (0008) refusing any write to the user
+    table (``bulk_create``, ``update()``, raw SQL through Django) is a :class:`CaselessConflict`,
+    so callers handle one exception whatever refused."""
+    try:
+        return execute(sql, params, many, context)
+    except IntegrityError as error:
+        if not isinstance(error, CaselessConflict) and refused_by_username_index(
+            error, keyed_user_model()._meta.db_table
+        ):
+            raise CaselessConflict("username") from error
+        raise
+
+
+def install_username_index_wrapper(sender, connection, **kwargs):
+    """On every new PostgreSQL connection, wrap its queries with the index's translation."""
+    if connection.vendor != "postgresql":
+        return
+    if report_username_index_refusals not in connection.execute_wrappers:
+        # Outermost, and first in the list: execute_wrapper() blocks pop their own from the end.
+        connection.execute_wrappers.insert(0, report_username_index_refusals)
+
+
 def connect_receivers():
     """Connect the receivers for the keyed user model (called from ``AppConfig.ready``).
 
@@ -420,6 +448,7 @@ def connect_receivers():
     post_delete.connect(
         release_claims_of_deleted, sender=user_model, dispatch_uid="authfold-claims-del"
     )
+    connection_created.connect(install_username_index_wrapper, dispatch_uid="authfold-pg-index")
 
 
 def orphan_claims(using):

@@ -8,7 +8,8 @@ every database and whatever the timing. Each save that goes through ``Model.save
 - a new user: its claims in one ``INSERT`` (no holder yet), its row, then one ``UPDATE`` naming
   it their holder, then its key row;
 - an existing user: only the identifiers whose key changes are claimed (held by it) before its
-  row, the ones it gave up are dropped after; a change of case only renames the claim's source;
+  row, the ones it gave up are dropped after; a change of case claims nothing (the claim's
+  ``source`` keeps the earlier spelling: the same key);
 - a save that changes neither the username nor the email: nothing at all.
 
 A refused claim means nothing was written: :class:`CaselessConflict` names the field. A claim in
@@ -143,8 +144,6 @@ class PendingClaims:
     new_user: bool
     claimed: list = field(default_factory=list)
     given_up: list = field(default_factory=list)
-    # (kind, source) of claims whose key stays but whose text changes: a change of case.
-    retexted: list = field(default_factory=list)
 
 
 def identity_of(sender, instance):
@@ -199,9 +198,6 @@ def claim_before_save(sender, instance, raw, using, update_fields, **kwargs):
         held = wanted_claims(*stored)
         new = {digest: claim for digest, claim in wanted.items() if digest not in held}
         pending.given_up = [digest for digest in held if digest not in wanted]
-        pending.retexted = sorted(
-            {claim for digest, claim in wanted.items() if digest in held and held[digest] != claim}
-        )
     if any(kind == USERNAME for kind, _source in new.values()):
         refuse_indexed_twin_inside_transaction(sender, instance, using)
     take_claims(new, None if stored is None else instance.pk, identity, using)
@@ -220,8 +216,6 @@ def finish_claims_after_save(sender, instance, created, raw, using, **kwargs):
         claims.filter(digest__in=pending.claimed, user=None).update(user=instance.pk)
     if pending.given_up:
         claims.filter(user=instance.pk, digest__in=pending.given_up).delete()
-    for kind, source in pending.retexted:
-        claims.filter(user=instance.pk, kind=kind).update(source=source)
     if pending.new_user or pending.claimed or pending.given_up or raw:
         write_key_row(instance.pk, *pending.identity, pending, using)
     instance.__dict__[LOADED_ATTRIBUTE] = pending.identity

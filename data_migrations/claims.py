@@ -47,21 +47,26 @@ def unclaimed_users(user_model, claim_model, using):
 
 
 def stale_claims(claim_model, using):
-    """The claims whose source is no longer their user's username (or email): a write around
-    ``save()`` changed it. A change of case through ``save()`` keeps the source in step."""
+    """The claims whose key is no longer their user's: a write around ``save()`` changed the name
+    or address. Only the claims whose source text differs from the user's are keyed again (a
+    change of case through ``save()`` leaves the earlier spelling there, with the same key)."""
     claims = claim_model._default_manager.using(using).filter(user__isnull=False)
-    return claims.filter(kind=USERNAME).exclude(source=F("user__username")) | claims.filter(
+    changed = claims.filter(kind=USERNAME).exclude(source=F("user__username")) | claims.filter(
         kind=EMAIL
     ).exclude(source=F("user__email"))
+    rows = changed.values_list("pk", "digest", "user__username", "user__email")
+    return [
+        pk for pk, digest, username, email in rows if digest not in wanted_claims(username, email)
+    ]
 
 
 def repair_claims(user_model, claim_model, using):
     """Drop the stale claims, then claim again for their users and for every user holding no
     claim on its username; returns how many claims it wrote."""
     claims = claim_model._default_manager.using(using)
-    stale = stale_claims(claim_model, using)
+    stale = claims.filter(pk__in=stale_claims(claim_model, using))
     affected = set(stale.values_list("user_id", flat=True))
-    claims.filter(pk__in=list(stale.values_list("pk", flat=True))).delete()
+    stale.delete()
     users = user_model._base_manager.using(using).filter(
         Q(pk__in=affected) | ~Exists(claims.filter(user=OuterRef("pk"), kind=USERNAME))
     )

@@ -1,40 +1,60 @@
-"""Keeps every user's :class:`~authfold.accounts.models.CaselessKey` in step with the user, on each save.
+"""The save protocol: every username and email a user logs in with is claimed before its row is written.
 
-The receivers see every write that goes through ``Model.save()`` (forms, serializers, the admin,
-``create_user``, other apps' code, ``loaddata``). The names a save changes are reserved first
-(``authfold.accounts.reservations``), the row is written, then its key, then the reservation is
-released: a process killed anywhere in between leaves a reservation that holds the name, never a
-row whose name no key holds. A refused key takes the row's write back (to a savepoint inside a
-transaction; in autocommit, by deleting the new row or restoring the renamed one).
+A claim (:class:`~authfold.accounts.models.IdentifierClaim`) is the digest of an identifier's
+caseless key in one unique column that usernames and emails share, so the database refuses a
+twin, a shared email, and a username that is another account's email (or the reverse) alike, on
+every database and whatever the timing. Each save that goes through ``Model.save()``:
 
-Writes that bypass ``save()`` (``bulk_create``, ``update()``, ``bulk_update``, raw SQL) leave a
-user without a key or with a stale one; ``authfold.data_migrations.keys.sync_caseless_keys`` repairs them
-(migration 0003 runs it, ``conflict_audit --fix`` backfills). docs/ADOPTING.md lists every path.
+- a new user: its claims in one ``INSERT`` (no holder yet), its row, then one ``UPDATE`` naming
+  it their holder, then its key row;
+- an existing user: only the identifiers whose key changes are claimed (held by it) before its
+  row, the ones it gave up are dropped after; a change of case claims nothing (the claim's
+  ``source`` keeps the earlier spelling: the same key);
+- a save that changes neither the username nor the email: nothing at all.
+
+A refused claim means nothing was written: :class:`CaselessConflict` names the field. A claim in
+the way is first settled from its row (:func:`settle_claims`): a process killed between a claim
+and its row leaves a claim without a holder, which the next writer of that name links to the row
+that exists or, when none does after :data:`CLAIM_GRACE`, frees.
+
+The :class:`~authfold.accounts.models.CaselessKey` row (the digests the audit, the engine and the
+look-alike check read) follows the claims. Writes around ``save()`` (``bulk_create``,
+``update()``, raw SQL) leave a user unclaimed or with a stale claim; ``conflict_audit`` lists and
+repairs them. Until migration 0011 has created the claims table, saves write nothing here: the
+validators' caseless comparison keeps the rule and the migration claims every user.
 """
 
-import contextvars
-from dataclasses import dataclass
+import contextlib
+from dataclasses import dataclass, field
+from datetime import timedelta
 
-from django.db import IntegrityError, OperationalError, connections, transaction
+from django.db import IntegrityError, connections, transaction
 from django.db.backends.signals import connection_created
-from django.db.models import Exists, OuterRef
-from django.db.models.signals import post_save, pre_save
+from django.db.models import Exists, OuterRef, Q
+from django.db.models.signals import post_delete, post_init, post_save, pre_save
+from django.utils import timezone
 
 from authfold.accounts.caseless import (
     caseless_keys_ready,
     email_digest,
     skeleton_digest,
-    skeleton_digests_ready,
     table_ready,
     username_digest,
+    username_key,
 )
 from authfold.accounts.postgres_index import (
     refused_by_username_index,
     username_index_ready,
     users_with_username_digest,
 )
-from authfold.accounts.reservations import release_reservation, reserve_names
 from authfold.accounts.user_model import keyed_user_model, logs_in_by_username
+
+# Longer than any write holds a claim without its row (pre_save to post_save, milliseconds), so a
+# younger holderless claim is a write in progress; short, so a name whose sign-up died is free soon.
+CLAIM_GRACE = timedelta(seconds=30)
+
+USERNAME = "username"
+EMAIL = "email"
 
 
 class CaselessConflict(IntegrityError):
@@ -51,6 +71,36 @@ class CaselessConflict(IntegrityError):
         super().__init__(f"another account already has {named} (in some case)")
 
 
+def claim_model():
+    from authfold.accounts.models import IdentifierClaim
+
+    return IdentifierClaim
+
+
+def claims_ready(using):
+    """Whether the claims table exists on ``using`` (migration 0011; remembered once it does).
+    The key rows the saves then write are read by the lookups: their state is taken in the same
+    first look, not in a login's."""
+    return table_ready(claim_model(), using) and caseless_keys_ready(using)
+
+
+def wanted_claims(username, email):
+    """The claims an account with this username and email holds: ``{digest: (kind, source)}``.
+
+    A username shaped like an address also claims that address, keyed as an email: with login by
+    email it would log in as that address. One digest is one claim, the username's first.
+    """
+    claims = {}
+    if username:
+        claims[username_digest(username)] = (USERNAME, username)
+        if "@" in username_key(username):
+            claims.setdefault(email_digest(username), (USERNAME, username))
+    address = email_digest(email)
+    if address is not None:
+        claims.setdefault(address, (EMAIL, email))
+    return claims
+
+
 def key_fields(username, email):
     """The column values of a user's key row."""
     return {
@@ -58,124 +108,6 @@ def key_fields(username, email):
         "email_digest": email_digest(email),
         "skeleton_digest": skeleton_digest(username),
     }
-
-
-@dataclass(frozen=True)
-class StoredKey:
-    """A user's key row as the database holds it."""
-
-    username_digest: str
-    email_digest: str | None
-    skeleton_digest: str | None
-    email_claim: str | None
-
-
-def stored_key(user_id, using):
-    """The key row of user ``user_id``, or ``None`` if it has none. Its skeleton is ``None``
-    before migration 0006 has added the column (so a key written then is never "the same")."""
-    from authfold.accounts.models import CaselessKey
-
-    columns = ["username_digest", "email_digest", "email_claim"]
-    if skeleton_digests_ready(using):
-        columns.append("skeleton_digest")
-    row = CaselessKey._default_manager.using(using).filter(user_id=user_id).values(*columns).first()
-    return None if row is None else StoredKey(**{"skeleton_digest": None, **row})
-
-
-def claimed_key_fields(username, email, stored=None):
-    """:func:`key_fields` and the email claim (``authfold.data_migrations.email_claims``): the
-    address's digest, except that a grandfathered account keeps its NULL while its address stays."""
-    fields = key_fields(username, email)
-    keeps_address = stored is not None and stored.email_digest == fields["email_digest"]
-    fields["email_claim"] = stored.email_claim if keeps_address else fields["email_digest"]
-    return fields
-
-
-def refused_field(error):
-    """The user field whose caseless key a database refusal is about, or ``None`` for another one.
-
-    Every database names the refused column or its constraint, and both contain the column name
-    (SQLite: ``UNIQUE constraint failed: authfold_caselesskey.username_digest``; PostgreSQL and
-    MariaDB: the constraint ``authfold_caselesskey_username_digest_unique``).
-    """
-    message = str(error)
-    if "email_digest" in message or "email_claim" in message:
-        return "email"
-    if "username_digest" in message:
-        return "username"
-    return None
-
-
-def write_key(key_model, user_id, username, email, using, new=False, fields=None):
-    """Write one user's key row inside a savepoint; a caseless refusal becomes CaselessConflict.
-
-    ``fields``: the columns to write, :func:`key_fields` by default.
-    ``new``: the user was just inserted, so there is normally no row to update. If one appeared
-    meanwhile (a backfill running beside live sign-ups, as migration 0003 does), it is updated.
-    A refusal by the key of a user who no longer exists (see :func:`orphan_keys`) removes that
-    dead row and writes once more. Any other integrity error is raised as it is.
-    """
-    fields = fields or key_fields(username, email)
-    try:
-        try:
-            store_key(key_model, user_id, fields, using, new)
-        except IntegrityError as error:
-            field = refused_field(error)
-            if field is None or not delete_orphan_keys_with(key_model, field, fields, using):
-                raise
-            store_key(key_model, user_id, fields, using, new)
-    except IntegrityError as error:
-        field = refused_field(error)
-        if field is None:
-            raise
-        if field == "email" and username_taken_by_another(key_model, user_id, fields, using):
-            field = "username"  # both are taken: the name is what the person must change
-        raise CaselessConflict(field, username if field == "username" else email) from error
-
-
-def username_taken_by_another(key_model, user_id, fields, using):
-    """Whether another user's key holds the username digest in ``fields``."""
-    keys = key_model._default_manager.using(using)
-    return keys.filter(username_digest=fields["username_digest"]).exclude(user_id=user_id).exists()
-
-
-def store_key(key_model, user_id, fields, using, new):
-    """Insert or update one key row inside a savepoint; a caseless refusal is raised as it is."""
-    keys = key_model._default_manager.using(using)
-    try:
-        with transaction.atomic(using=using):
-            if new or not keys.filter(user_id=user_id).update(**fields):
-                insert_key(key_model, user_id, fields, using)
-    except IntegrityError as error:
-        if refused_field(error) is not None:
-            raise
-        # Not a twin: this user's row was written between our look and our insert.
-        with transaction.atomic(using=using):
-            if not keys.filter(user_id=user_id).update(**fields):
-                raise
-
-
-def insert_key(key_model, user_id, fields, using):
-    """``INSERT`` a key row with exactly these columns: before migration 0007 the table has no
-    ``email_claim``, which the model's own ``create()`` would name; before 0006 the skeleton is
-    left out (:func:`~authfold.accounts.models.columns_present`)."""
-    from authfold.accounts.models import columns_present
-
-    present = columns_present(list(fields), using)
-    fields = {name: value for name, value in fields.items() if name in present}
-    connection = connections[using]
-    quote = connection.ops.quote_name
-    columns = {key_model._meta.pk.column: user_id}
-    columns.update(
-        {key_model._meta.get_field(name).column: value for name, value in fields.items()}
-    )
-    names = ", ".join(quote(column) for column in columns)
-    placeholders = ", ".join(["%s"] * len(columns))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {quote(key_model._meta.db_table)} ({names}) VALUES ({placeholders})",
-            list(columns.values()),
-        )
 
 
 def orphan_keys(key_model, using):
@@ -193,52 +125,274 @@ def orphan_keys(key_model, using):
     )
 
 
-def delete_orphan_keys_with(key_model, field, fields, using):
-    """Delete the dead key rows holding this ``field``'s digest; returns whether there were any."""
-    column = "email_claim" if field == "email" and "email_claim" in fields else f"{field}_digest"
-    dead = orphan_keys(key_model, using).filter(**{column: fields[column]})
-    # Look first, with a plain read: a refusal is nearly always a live twin, and a DELETE that
-    # searches the digest range would lock it (InnoDB), deadlocking concurrent sign-ups of one
-    # name. The dead rows found are then deleted by primary key, still only if dead.
-    dead_ids = list(dead.values_list("pk", flat=True))
-    if not dead_ids:
-        return False
-    with transaction.atomic(using=using):
-        deleted, _ = dead.filter(pk__in=dead_ids).delete()
-    return deleted > 0
-
-
 def touches_identity(update_fields):
     """Whether a save with these ``update_fields`` can change the username or the email."""
     return update_fields is None or bool({"username", "email"} & set(update_fields))
 
 
-def reservations_ready(using):
-    """Whether migration 0007 has run on ``using``: the reservation table and the email claims."""
-    from authfold.accounts.models import KeyReservation
-
-    return table_ready(KeyReservation, using)
-
-
-# Where update_key_before_save leaves what write_key_after_save finishes (PendingKey).
-PENDING_ATTRIBUTE = "_authfold_pending_key"
-
-# Where update_key_before_save leaves the savepoint it took before a user's write, for the
-# receivers of databases not yet migrated to 0007 (which reserve nothing).
-SAVEPOINT_ATTRIBUTE = "_authfold_savepoint_before_insert"
-
-# The username of the user this thread (or task) is saving, so that a refusal by the user table's
-# own index can name it (see report_exact_twins_as_conflicts).
-username_being_saved = contextvars.ContextVar("authfold_username_being_saved", default=None)
+# Where a user instance keeps the username and email it was loaded with (so a save can tell what
+# changes without reading the row again), and what a save claimed until its row is written.
+LOADED_ATTRIBUTE = "_authfold_loaded_identity"
+PENDING_ATTRIBUTE = "_authfold_pending_claims"
 
 
-def refuse_indexed_twin_inside_transaction(sender, instance, raw, using, update_fields):
+@dataclass
+class PendingClaims:
+    """A save between its two receivers: what it claimed, and what to tidy after the row."""
+
+    identity: tuple
+    new_user: bool
+    claimed: list = field(default_factory=list)
+    given_up: list = field(default_factory=list)
+
+
+def identity_of(sender, instance):
+    """The ``(username, email)`` the instance has now."""
+    return instance.username, getattr(instance, sender.get_email_field_name(), "")
+
+
+def remember_loaded_identity(sender, instance, **kwargs):
+    """At ``__init__``: note the username and email a row was loaded with (no query)."""
+    values = instance.__dict__
+    email_field = sender.get_email_field_name()
+    if sender.USERNAME_FIELD in values and email_field in values:
+        values[LOADED_ATTRIBUTE] = (values[sender.USERNAME_FIELD], values[email_field])
+
+
+def stored_identity(sender, instance, using):
+    """The ``(username, email)`` the database holds for the user, or ``None`` for a new one.
+
+    What the instance was loaded with from this database when it can be trusted; otherwise
+    (``User(pk=7, ...)``, deferred fields, another database) the row is read.
+    """
+    if instance.pk is None:
+        return None
+    loaded = instance.__dict__.get(LOADED_ATTRIBUTE)
+    if loaded is not None and not instance._state.adding and instance._state.db == using:
+        return loaded
+    return (
+        sender._base_manager.using(using)
+        .filter(pk=instance.pk)
+        .values_list(sender.USERNAME_FIELD, sender.get_email_field_name())
+        .first()
+    )
+
+
+def claim_before_save(sender, instance, raw, using, update_fields, **kwargs):
+    """Before the row is written: claim what the save changes; a refusal writes nothing.
+
+    ``loaddata`` (``raw``) too: a claim needs no user row, so fixtures may come in any order; it
+    runs in one transaction, which a refusal rolls back whole."""
+    if not touches_identity(update_fields):
+        return
+    if not claims_ready(using):
+        refuse_indexed_twin_inside_transaction(sender, instance, using)
+        return
+    identity = identity_of(sender, instance)
+    stored = stored_identity(sender, instance, using)
+    wanted = wanted_claims(*identity)
+    pending = PendingClaims(identity, new_user=stored is None)
+    if stored is None:
+        new = wanted
+    else:
+        held = wanted_claims(*stored)
+        new = {digest: claim for digest, claim in wanted.items() if digest not in held}
+        pending.given_up = [digest for digest in held if digest not in wanted]
+    if any(kind == USERNAME for kind, _source in new.values()):
+        refuse_indexed_twin_inside_transaction(sender, instance, using)
+    take_claims(new, None if stored is None else instance.pk, identity, using)
+    pending.claimed = list(new)
+    instance.__dict__[PENDING_ATTRIBUTE] = pending
+
+
+def finish_claims_after_save(sender, instance, created, raw, using, **kwargs):
+    """After the row: name the new user the holder of its claims, drop the claims a change gave
+    up, then write its key row."""
+    pending = instance.__dict__.pop(PENDING_ATTRIBUTE, None)
+    if pending is None:
+        return
+    claims = claim_model()._default_manager.using(using)
+    if pending.new_user and pending.claimed:
+        claims.filter(digest__in=pending.claimed, user=None).update(user=instance.pk)
+    if pending.given_up:
+        claims.filter(user=instance.pk, digest__in=pending.given_up).delete()
+    if pending.new_user or pending.claimed or pending.given_up or raw:
+        write_key_row(instance.pk, *pending.identity, pending, using)
+    instance.__dict__[LOADED_ATTRIBUTE] = pending.identity
+
+
+def take_claims(claims, user_pk, identity, using):
+    """Insert ``claims`` (``{digest: (kind, source)}``) held by ``user_pk`` (``None``: a user
+    not yet written), in one statement. A claim in the way is settled and the rest tried again;
+    one another account (or a live write) holds raises :class:`CaselessConflict`."""
+    remaining = dict(claims)
+    for _attempt in range(3):
+        if not remaining:
+            return
+        try:
+            insert_claims(remaining, user_pk, using)
+            return
+        except IntegrityError:
+            taken, own = settle_claims(list(remaining), user_pk, using)
+        if taken:
+            raise conflict(claims, taken, identity)
+        remaining = {digest: claim for digest, claim in remaining.items() if digest not in own}
+    raise conflict(claims, list(claims), identity)
+
+
+def insert_claims(claims, user_pk, using):
+    """One multi-row ``INSERT`` of the claims: in autocommit one statement and no transaction
+    (``bulk_create`` would open one), inside a transaction in a savepoint of its own."""
+    model = claim_model()
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    names = ("digest", "kind", "source", "user", "created_at")
+    columns = ", ".join(quote(model._meta.get_field(name).column) for name in names)
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    row = "(" + ", ".join(["%s"] * len(names)) + ")"
+    values = [
+        value
+        for digest, (kind, source) in claims.items()
+        for value in (digest, kind, source, user_pk, now)
+    ]
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "
+        f"VALUES {', '.join([row] * len(claims))}"
+    )
+    with guarded(using), connection.cursor() as cursor:
+        cursor.execute(sql, values)
+
+
+def guarded(using):
+    """A savepoint inside a transaction, so that a refusal leaves the caller's transaction usable;
+    nothing in autocommit, where each statement stands alone."""
+    if transaction.get_connection(using).in_atomic_block:
+        return transaction.atomic(using=using)
+    return contextlib.nullcontext()
+
+
+def settle_claims(digests, writer_pk, using):
+    """Settle the claims holding ``digests``; returns the digests still taken by another account
+    or a live write, and those the writer itself holds already.
+
+    - a holder that exists: taken, unless it is the writer;
+    - a holder deleted around Django (raw SQL, a flush): the claim is dropped;
+    - no holder, and a user row has the claim's username: a write that did not finish (or is
+      finishing now); the claim is linked to that user;
+    - no holder and no such row: dropped once older than :data:`CLAIM_GRACE`, else taken.
+    """
+    claims = claim_model()._default_manager.using(using)
+    users = keyed_user_model()._base_manager.using(using)
+    holders = claims.filter(digest__in=digests).annotate(
+        live=Exists(users.filter(pk=OuterRef("user_id")))
+    )
+    taken, own = [], set()
+    for claim in holders:
+        holder = claim.user_id
+        if holder is not None and not claim.live:
+            claims.filter(pk=claim.pk, user=holder).delete()
+            continue
+        if holder is None:
+            holder = user_of_unfinished_claim(claims, users, claim)
+            unfinished = claims.filter(user=None, created_at=claim.created_at)
+            if holder is None and claim.created_at < timezone.now() - CLAIM_GRACE:
+                unfinished.delete()
+                continue
+            if holder is not None and unfinished.update(user=holder):
+                write_key_row_from_user(holder, using)
+        elif holder != writer_pk:
+            # A write of the holder's that reached its row and died before its key row (or a
+            # write around save()): a refusal is the moment to put its key in step.
+            write_key_row_from_user(holder, using)
+        if holder is not None and holder == writer_pk:
+            own.add(claim.digest)
+        else:
+            taken.append(claim.digest)
+    return taken, own
+
+
+def write_key_row_from_user(user_pk, using):
+    """Write a user's key row as its row in the user table says (the claims it holds decide
+    whether it holds its address)."""
+    user_model = keyed_user_model()
+    identity = (
+        user_model._base_manager.using(using)
+        .filter(pk=user_pk)
+        .values_list(user_model.USERNAME_FIELD, user_model.get_email_field_name())
+        .first()
+    )
+    if identity is None:
+        return
+    held = claim_model()._default_manager.using(using).filter(user=user_pk)
+    pending = PendingClaims(identity, new_user=False)
+    pending.claimed = list(held.values_list("digest", flat=True))
+    write_key_row(user_pk, *identity, pending, using)
+
+
+def user_of_unfinished_claim(claims, users, claim):
+    """The user whose write left this holderless claim, found through the username it wrote (the
+    user table's own unique index); an email's claim is found by the username claimed with it."""
+    username = claim.source
+    if claim.kind != USERNAME:
+        username = (
+            claims.filter(user=None, kind=USERNAME, created_at=claim.created_at)
+            .values_list("source", flat=True)
+            .first()
+        )
+    if username is None:
+        return None
+    return (
+        users.filter(**{users.model.USERNAME_FIELD: username}).values_list("pk", flat=True).first()
+    )
+
+
+def conflict(claims, taken, identity):
+    """The refusal of a save some of whose ``claims`` are ``taken``: on the username when it is
+    among them (the name is what the person must change), else on the email."""
+    username, email = identity
+    if any(claims[digest][0] == USERNAME for digest in taken):
+        return CaselessConflict("username", username)
+    return CaselessConflict("email", email)
+
+
+def write_key_row(user_pk, username, email, pending, using):
+    """Write the user's key row as its claims now stand. A row the key table refuses (a dead
+    user's key in the way is removed first; a twin written around ``save()``) is left to
+    ``conflict_audit``: the claims already hold the rule."""
+    from authfold.accounts.models import CaselessKey
+
+    fields = key_fields(username, email)
+    if pending.new_user or fields["email_digest"] in pending.claimed:
+        fields["email_claim"] = fields["email_digest"]
+    elif fields["email_digest"] is None:
+        fields["email_claim"] = None
+    keys = CaselessKey._default_manager.using(using)
+    for _attempt in range(2):
+        try:
+            with guarded(using):
+                if pending.new_user or not keys.filter(user=user_pk).update(**fields):
+                    CaselessKey(user_id=user_pk, **fields).save(using=using, force_insert=True)
+            return
+        except IntegrityError:
+            dead = orphan_keys(CaselessKey, using).filter(
+                Q(username_digest=fields["username_digest"])
+                | Q(email_claim__isnull=False, email_claim=fields.get("email_claim"))
+            )
+            if not dead.delete()[0]:
+                return
+
+
+def release_claims_of_deleted(sender, instance, using, **kwargs):
+    """A deleted user's names are free again at once."""
+    if claims_ready(using):
+        claim_model()._default_manager.using(using).filter(user=instance.pk).delete()
+
+
+def refuse_indexed_twin_inside_transaction(sender, instance, using):
     """On PostgreSQL with the expression index (0008), inside a transaction: refuse a twin here,
     before the write. The index refusing the INSERT or UPDATE itself would leave the caller's
-    transaction unusable (Django marks it for rollback), where a refusal by the key table, in
-    a receiver, does not. Two such writes racing are still refused by the index."""
-    if raw or not touches_identity(update_fields):
-        return
+    transaction unusable (Django marks it for rollback). Only a twin written around ``save()``
+    (unclaimed) gets this far; the claims refuse every other one first."""
     if not transaction.get_connection(using).in_atomic_block:
         return
     if not username_index_ready(using, sender):
@@ -250,293 +404,27 @@ def refuse_indexed_twin_inside_transaction(sender, instance, raw, using, update_
         raise CaselessConflict("username", instance.username)
 
 
-@dataclass
-class PendingKey:
-    """A save between its two receivers: what to write after the row, and how to take it back."""
-
-    fields: dict
-    reservation: int | None
-    savepoint: str | None
-    # The username and email the row had, to restore a refused rename in autocommit; None for a
-    # new user.
-    previous: tuple | None
-
-
-def update_key_before_save(sender, instance, raw, using, update_fields, **kwargs):
-    """Before the row is written: reserve the names the save changes, refuse a taken one.
-
-    "Existing" by the database, not by ``_state.adding``: ``User(pk=7, ...).save()`` updates row 7.
-    """
-    username_being_saved.set(instance.username)
-    refuse_indexed_twin_inside_transaction(sender, instance, raw, using, update_fields)
-    if raw or not caseless_keys_ready(using):
-        return
-    if not reservations_ready(using):
-        update_key_before_save_unreserved(sender, instance, using, update_fields)
-        return
-    if instance.pk is not None and not touches_identity(update_fields):
-        return
-    user_model = keyed_user_model()
-    email = getattr(instance, user_model.get_email_field_name(), "")
-    previous, stored = current_identity(sender, instance, using)
-    fields = claimed_key_fields(instance.username, email, stored)
-    if previous is not None and stored == StoredKey(**fields):
-        return  # the key already says this: nothing changes
-    changed = {
-        column: fields[column]
-        for column in ("username_digest", "email_digest")
-        if fields[column] is not None
-        and (stored is None or getattr(stored, column) != fields[column])
-    }
-    connection = transaction.get_connection(using)
-    # Inside a transaction a refused save is taken back by rolling back to here, not by a DELETE:
-    # its cascade's range deletes on related tables lock index gaps (InnoDB), where concurrent
-    # sign-ups insert their own rows, and deadlocked them. (The connection's own savepoint():
-    # Django 6.1 deprecates transaction.savepoint() for savepoint_create().)
-    savepoint = connection.savepoint() if connection.in_atomic_block else None
-    reservation = None
-    try:
-        reservation = reserve_names(instance.username, email, changed, using, instance.pk)
-        if previous is not None:
-            refuse_if_taken(sender, instance.pk, instance.username, email, fields, using)
-    except CaselessConflict:
-        if savepoint is not None:
-            rollback_to(savepoint, using)  # the reservation too
-        else:
-            release_reservation(reservation, using)
-        raise
-    instance.__dict__[PENDING_ATTRIBUTE] = PendingKey(fields, reservation, savepoint, previous)
-
-
-def current_identity(sender, instance, using):
-    """The row's username and email, and its stored key, for a user already in the database;
-    ``(None, None)`` for a new one."""
-    if instance.pk is None:
-        return None, None
-    email_field = sender.get_email_field_name()
-    row = (
-        sender._base_manager.using(using)
-        .filter(pk=instance.pk)
-        .values_list(sender.USERNAME_FIELD, email_field)
-        .first()
-    )
-    if row is None:
-        return None, None
-    return row, stored_key(instance.pk, using)
-
-
-def refuse_if_taken(sender, user_pk, username, email, fields, using):
-    """Before an existing user's row changes: refuse a name or address another account's key
-    holds. (Its own reservation keeps other writes of them away until its key is written.)"""
-    others = sender._base_manager.using(using).exclude(pk=user_pk)
-    if others.filter(caseless_key__username_digest=fields["username_digest"]).exists():
-        raise CaselessConflict("username", username)
-    claim = fields["email_claim"]
-    if claim is not None and others.filter(caseless_key__email_claim=claim).exists():
-        raise CaselessConflict("email", email)
-
-
-def write_key_after_save(sender, instance, created, raw, using, **kwargs):
-    """After the row: write its key, then release the reservation; a refused key takes the row's
-    write back (inside a transaction to the savepoint taken before it; in autocommit, where Django
-    has committed the row, by deleting a new user or restoring a renamed one).
-
-    ``loaddata`` (``raw``) skips ``pre_save`` work (rows may arrive in any order), so its keys are
-    written here; it runs in one transaction, which a refusal rolls back whole.
-    """
-    pending = instance.__dict__.pop(PENDING_ATTRIBUTE, None)
-    if pending is None:
-        write_key_after_save_unreserved(sender, instance, created, raw, using)
-        return
-    from authfold.accounts.models import CaselessKey
-
-    email = getattr(instance, sender.get_email_field_name(), "")
-    try:
-        write_key(
-            CaselessKey,
-            instance.pk,
-            instance.username,
-            email,
-            using,
-            new=created,
-            fields=pending.fields,
-        )
-    except CaselessConflict:
-        take_back(sender, instance, created, pending, using)
-        raise
-    release_reservation(pending.reservation, using)
-    release(pending.savepoint, using)
-
-
-def take_back(sender, instance, created, pending, using):
-    """Undo a save whose key was refused, and drop its reservation."""
-    if pending.savepoint is not None:
-        rollback_to(pending.savepoint, using)  # the reservation too
-    else:
-        rows = sender._default_manager.using(using).filter(pk=instance.pk)
-        if created:
-            rows.delete()
-        else:
-            email_field = sender.get_email_field_name()
-            username, email = pending.previous
-            rows.update(**{sender.USERNAME_FIELD: username, email_field: email})
-        release_reservation(pending.reservation, using)
-    if created:
-        instance.pk = None
-        instance._state.adding = True
-
-
-def row_exists(sender, instance, using):
-    """Whether the user's row is already in the database (so saving it is an UPDATE)."""
-    return sender._default_manager.using(using).filter(pk=instance.pk).exists()
-
-
-def update_key_before_save_unreserved(sender, instance, using, update_fields):
-    """Before migration 0007: an existing user's key is written before its row."""
-    connection = transaction.get_connection(using)
-    if instance._state.adding and connection.in_atomic_block:
-        instance.__dict__[SAVEPOINT_ATTRIBUTE] = connection.savepoint()
-    if instance.pk is None or not touches_identity(update_fields):
-        return
-    if instance._state.adding and not row_exists(sender, instance, using):
-        return  # an INSERT with a chosen primary key: the key follows in post_save
-    from authfold.accounts.models import CaselessKey
-
-    write_key(CaselessKey, instance.pk, instance.username, instance.email, using)
-
-
-def write_key_after_save_unreserved(sender, instance, created, raw, using):
-    """A new user's key (or any ``loaddata`` row's) when nothing was reserved: before 0007, or
-    ``loaddata``. A refused new user is taken back, as :func:`take_back` does."""
-    savepoint = instance.__dict__.pop(SAVEPOINT_ATTRIBUTE, None)
-    if not (created or raw) or not caseless_keys_ready(using):
-        release(savepoint, using)
-        return
-    from authfold.accounts.models import CaselessKey
-
-    fields = None
-    if reservations_ready(using):
-        fields = claimed_key_fields(
-            instance.username, instance.email, stored_key(instance.pk, using)
-        )
-    try:
-        write_key(
-            CaselessKey,
-            instance.pk,
-            instance.username,
-            instance.email,
-            using,
-            new=created and not raw,
-            fields=fields,
-        )
-    except CaselessConflict:
-        if created:
-            if savepoint is not None:
-                transaction.savepoint_rollback(savepoint, using=using)
-            else:
-                sender._default_manager.using(using).filter(pk=instance.pk).delete()
-            instance.pk = None
-            instance._state.adding = True
-        raise
-    release(savepoint, using)
-
-
-def rollback_to(savepoint, using):
-    """Roll back to a savepoint taken before a user's save, unless the database has already
-    rolled back the whole transaction (InnoDB does on a deadlock): the caller's ``atomic`` ends it."""
-    if savepoint is not None and not transaction.get_connection(using).needs_rollback:
-        transaction.savepoint_rollback(savepoint, using=using)
-
-
-def release(savepoint, using):
-    """Release a savepoint taken before a user's save, once the save stands."""
-    if savepoint is not None:
-        transaction.savepoint_commit(savepoint, using=using)
-
-
-def writes_user_table(sql, inserts_only=False):
-    """Whether ``sql`` inserts into (or updates) the user table."""
-    table = keyed_user_model()._meta.db_table.upper()
-    statement = sql.lstrip()[:200].upper()
-    verbs = ("INSERT",) if inserts_only else ("INSERT", "UPDATE")
-    return statement.startswith(verbs) and table in statement
-
-
-def is_exact_username_refusal(error, sql):
-    """Whether ``error`` is the user table's own unique index refusing an exact-case username.
-
-    Two sign-ups of the *same* spelling race to the user row before either writes its key, so
-    that index, not ours, refuses the second. Told apart by the statement (a write to the user
-    table) and by how each database names the index (``auth_user.username`` on SQLite,
-    ``auth_user_username_key`` on PostgreSQL, key ``'username'`` on MariaDB/MySQL).
-    """
-    if not isinstance(error, IntegrityError) or not writes_user_table(sql):
-        return False
-    user_model = keyed_user_model()
-    table = user_model._meta.db_table
-    column = user_model._meta.get_field(user_model.USERNAME_FIELD).column
-    message = str(error)
-    if "unique" not in message.lower() and "duplicate" not in message.lower():
-        return False
-    return any(
-        name in message for name in (f"{table}.{column}", f"{table}_{column}_key", f"'{column}'")
-    )
-
-
-# InnoDB's deadlock error. Three transactions inserting one username: when the first rolls back
-# (it lost the race for the key), the two waiting on its row deadlock and one is rolled back.
-MYSQL_DEADLOCK = 1213
-
-
-def is_username_insert_deadlock(error, sql):
-    """Whether ``error`` is InnoDB's deadlock between simultaneous inserts of one username.
-
-    An INSERT into the user table locks nothing another INSERT waits for except the unique
-    username index, so its deadlock is always a race for one name: the name is being taken.
-    """
-    return (
-        isinstance(error, OperationalError)
-        and error.args[:1] == (MYSQL_DEADLOCK,)
-        and writes_user_table(sql, inserts_only=True)
-    )
-
-
-def refused_username(params, many):
-    """The username the refused statement wrote, when it is the one being saved; else ``None``."""
-    username = username_being_saved.get()
-    rows = params if many else [params]
-    for row in rows or ():
-        if username is not None and isinstance(row, (list, tuple)) and username in row:
-            return username
-    return None
-
-
-def report_exact_twins_as_conflicts(execute, sql, params, many, context):
-    """A database execute wrapper: every refusal of a username is a CaselessConflict.
-
-    Besides our key index: the user table's own unique index (the same spelling, twice at once),
-    PostgreSQL's expression index on the username key (any write path, migration 0008) and
-    InnoDB's deadlock between such inserts. Callers handle one exception, whatever refused.
-    """
+def report_username_index_refusals(execute, sql, params, many, context):
+    """A PostgreSQL execute wrapper: the expression index (0008) refusing any write to the user
+    table (``bulk_create``, ``update()``, raw SQL through Django) is a :class:`CaselessConflict`,
+    so callers handle one exception whatever refused."""
     try:
         return execute(sql, params, many, context)
-    except (IntegrityError, OperationalError) as error:
-        if isinstance(error, CaselessConflict):
-            raise
-        if (
-            is_exact_username_refusal(error, sql)
-            or is_username_insert_deadlock(error, sql)
-            or (writes_user_table(sql) and refused_by_username_index(error))
+    except IntegrityError as error:
+        if not isinstance(error, CaselessConflict) and refused_by_username_index(
+            error, keyed_user_model()._meta.db_table
         ):
-            raise CaselessConflict("username", refused_username(params, many)) from error
+            raise CaselessConflict("username") from error
         raise
 
 
-def install_conflict_wrapper(sender, connection, **kwargs):
-    """On every new database connection, wrap its queries with the exact-twin translation."""
-    if report_exact_twins_as_conflicts not in connection.execute_wrappers:
+def install_username_index_wrapper(sender, connection, **kwargs):
+    """On every new PostgreSQL connection, wrap its queries with the index's translation."""
+    if connection.vendor != "postgresql":
+        return
+    if report_username_index_refusals not in connection.execute_wrappers:
         # Outermost, and first in the list: execute_wrapper() blocks pop their own from the end.
-        connection.execute_wrappers.insert(0, report_exact_twins_as_conflicts)
+        connection.execute_wrappers.insert(0, report_username_index_refusals)
 
 
 def connect_receivers():
@@ -548,6 +436,35 @@ def connect_receivers():
     user_model = keyed_user_model()
     if not logs_in_by_username(user_model):
         return
-    pre_save.connect(update_key_before_save, sender=user_model, dispatch_uid="authfold-key-pre")
-    post_save.connect(write_key_after_save, sender=user_model, dispatch_uid="authfold-key-post")
-    connection_created.connect(install_conflict_wrapper, dispatch_uid="authfold-exact-twins")
+    post_init.connect(remember_loaded_identity, sender=user_model, dispatch_uid="authfold-loaded")
+    pre_save.connect(claim_before_save, sender=user_model, dispatch_uid="authfold-key-pre")
+    post_save.connect(finish_claims_after_save, sender=user_model, dispatch_uid="authfold-key-post")
+    post_delete.connect(
+        release_claims_of_deleted, sender=user_model, dispatch_uid="authfold-claims-del"
+    )
+    connection_created.connect(install_username_index_wrapper, dispatch_uid="authfold-pg-index")
+
+
+def orphan_claims(using):
+    """The holderless claims older than :data:`CLAIM_GRACE`: left by writes that did not finish."""
+    claims = claim_model()._default_manager.using(using)
+    return claims.filter(user=None, created_at__lt=timezone.now() - CLAIM_GRACE).order_by("pk")
+
+
+def clear_orphan_claims(using):
+    """Settle every orphan claim: linked to the user its write left (that write reached its row),
+    else dropped; returns how many were settled."""
+    claims = claim_model()._default_manager.using(using)
+    users = keyed_user_model()._base_manager.using(using)
+    settled = 0
+    for claim in list(orphan_claims(using)):
+        holder = user_of_unfinished_claim(claims, users, claim)
+        unfinished = claims.filter(user=None, created_at=claim.created_at)
+        if holder is None:
+            settled += unfinished.delete()[0]
+            continue
+        linked = unfinished.update(user=holder)
+        if linked:
+            write_key_row_from_user(holder, using)
+        settled += linked
+    return settled

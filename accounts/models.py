@@ -1,4 +1,5 @@
-"""What django-authfold keeps beside ``auth_user``: the caseless keys and the log of renames.
+"""What django-authfold keeps beside ``auth_user``: the claimed identifiers, the caseless keys and
+the log of renames.
 
 ``auth.User`` itself is neither swapped nor altered.
 """
@@ -6,38 +7,14 @@
 from django.conf import settings
 from django.db import models
 
-from authfold.accounts.caseless import skeleton_digests_ready
 from authfold.accounts.conf import renamed_login_period
 
 
-def columns_present(fields, using):
-    """The key fields to write on ``using``: without the skeleton until migration 0006 has run
-    (code deployed before its ``migrate`` keeps writing keys)."""
-    if skeleton_digests_ready(using):
-        return fields
-    return [field for field in fields if getattr(field, "name", field) != "skeleton_digest"]
-
-
-class CaselessKeyQuerySet(models.QuerySet):
-    """Key rows; updates and ``bulk_create`` leave the skeleton out where its column is not there
-    yet (:func:`columns_present`)."""
-
-    def update(self, **kwargs):
-        for name in set(kwargs) - set(columns_present(list(kwargs), self.db)):
-            del kwargs[name]
-        return super().update(**kwargs)
-
-    def _insert(self, objs, fields, *args, **kwargs):
-        return super()._insert(objs, columns_present(fields, self.db), *args, **kwargs)
-
-    _insert.queryset_only = False
-
-
 class CaselessKey(models.Model):
-    """One user's username and email keys (see :mod:`authfold.accounts.caseless`), as indexed digests.
+    """One user's username, email and skeleton digests (see :mod:`authfold.accounts.caseless`), one
+    row per user, for the audit, the engine and the look-alike check to read and join.
 
-    The username digest becomes unique once the resolve migration has removed the legacy twins;
-    from then on the database itself refuses a second account with the same username.
+    Which account may hold a name is decided by :class:`IdentifierClaim`; this row follows it.
     """
 
     user = models.OneToOneField(
@@ -56,13 +33,10 @@ class CaselessKey(models.Model):
     # look-alike accounts may already exist. Null only until migration 0006 has filled it.
     skeleton_digest = models.CharField(max_length=64, null=True, blank=True)
 
-    objects = CaselessKeyQuerySet.as_manager()
-
     class Meta:
         verbose_name = "caseless key"
         constraints = [
-            # Built by migration 0003, after 0002 has resolved the legacy twins. Its name must
-            # contain the column name: authfold.accounts.keys tells username and email refusals apart by it.
+            # Built by migration 0003, after 0002 has resolved the legacy twins.
             models.UniqueConstraint(
                 fields=["username_digest"], name="authfold_caselesskey_username_digest_unique"
             ),
@@ -75,32 +49,44 @@ class CaselessKey(models.Model):
     def __str__(self):
         return f"caseless key of user {self.user_id}"
 
-    def _do_insert(self, manager, using, fields, *args, **kwargs):
-        # save() inserts through the base manager, not CaselessKeyQuerySet.
-        return super()._do_insert(manager, using, columns_present(fields, using), *args, **kwargs)
 
+class IdentifierClaim(models.Model):
+    """One login identifier held by one account: the digest of a username's or an email's caseless
+    key (:mod:`authfold.accounts.caseless`), unique, so the database itself refuses a second holder.
 
-class KeyReservation(models.Model):
-    """A username (and email) being written: taken before the user's row, dropped once its key is.
-
-    A process that dies between the row and its key leaves this row behind, holding the name:
-    the next write of that name repairs the dead write's key from its row (or, when no row has the
-    name, clears a reservation older than a few seconds) instead of letting a twin through.
+    Usernames and emails share the one unique column: a username that is another account's
+    address (or the reverse) collides like any twin. A claim is written before its user's row, so
+    ``user`` is NULL only while that write is in flight (or after it died: the next writer of the
+    name settles it, see :mod:`authfold.accounts.keys`).
     """
 
-    # Each NULL when the save does not change it (an email change reserves no username).
-    username_digest = models.CharField(max_length=64, null=True, blank=True, unique=True)
-    email_digest = models.CharField(max_length=64, null=True, blank=True, unique=True)
-    # Exactly as it is being written, so the reservation's user is one probe of auth_user's own
-    # unique index away.
-    username = models.TextField()
+    USERNAME = "username"
+    EMAIL = "email"
+    KINDS = [(USERNAME, "username"), (EMAIL, "email")]
+
+    digest = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=16, choices=KINDS)
+    # No constraint and no cascade in Django: deleting a user (from code deployed before this
+    # table exists, too) never reads it; the receivers drop a deleted user's claims, and a claim
+    # whose user is gone by any other path is settled as free by the next writer of the name.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        related_name="identifier_claims",
+    )
+    # The exact text the digest was computed from: a write around save() that changed it shows
+    # as a claim whose source is no longer the user's, and a dead write's user is one probe of
+    # the username's own unique index away.
+    source = models.TextField()
     created_at = models.DateTimeField()
 
     class Meta:
-        verbose_name = "key reservation"
+        verbose_name = "identifier claim"
 
     def __str__(self):
-        return f"reservation of {self.username!r}"
+        return f"{self.kind} claim on {self.source!r}"
 
 
 class RenameRecord(models.Model):

@@ -21,9 +21,11 @@ class UsernameDigest(Func):
     output_field = CharField()
 
 
-def refused_by_username_index(error):
-    """Whether a database error is the expression index refusing a caseless twin."""
-    return INDEX_SUFFIX in str(error)
+def refused_by_username_index(error, table):
+    """Whether a database error is the expression index on ``table`` refusing a caseless twin,
+    as PostgreSQL names it (the driver's diagnostics, not the message's text)."""
+    diagnostics = getattr(error.__cause__, "diag", None)
+    return getattr(diagnostics, "constraint_name", None) == index_name(table)
 
 
 def index_name(table):

@@ -56,7 +56,9 @@ class AccountsMigrator:
     def to(self, target):
         from django.core.management import call_command
 
-        call_command("migrate", "authfold", target, verbosity=0)
+        # "latest": every migration of the app, whatever the newest is called.
+        targets = ["authfold"] if target == "latest" else ["authfold", target]
+        call_command("migrate", *targets, verbosity=0)
         forget_caseless_keys_state()
 
 

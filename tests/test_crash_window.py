@@ -14,14 +14,11 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import authenticate, get_user_model
+from django.db import connection
+from django.utils import timezone
 
-from authfold.accounts.keys import CaselessConflict
-from authfold.accounts.models import CaselessKey, KeyReservation
-from authfold.accounts.reservations import (
-    RESERVATION_GRACE,
-    clear_orphan_reservations,
-    orphan_reservations,
-)
+from authfold.accounts.keys import CLAIM_GRACE, CaselessConflict, clear_orphan_claims, orphan_claims
+from authfold.accounts.models import CaselessKey, IdentifierClaim
 from tests.django_process import ROOT, child_environment
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
@@ -37,10 +34,13 @@ import django
 django.setup()
 from django.contrib.auth import get_user_model
 from django.db import connection
-from authfold.accounts.keys import writes_user_table
 
 User = get_user_model()
 user_written = []
+
+def writes_user_table(sql):
+    statement = sql.lstrip()[:200].upper()
+    return statement.startswith(("INSERT", "UPDATE")) and User._meta.db_table.upper() in statement
 
 def kill_at_the_user_write(execute, sql, params, many, context):
     # "after": at the next statement, once the write has returned (and SQLite's INSERT ...
@@ -85,10 +85,12 @@ def killed_save(tmp_path, save, verb, when="after"):
     assert child.returncode == -signal.SIGKILL, (child.returncode, child.stdout, child.stderr)
 
 
-def age_reservations():
-    KeyReservation.objects.update(
-        created_at=KeyReservation.objects.get().created_at - RESERVATION_GRACE - timedelta(1)
-    )
+def age_unfinished_claims():
+    unfinished_claims().update(created_at=timezone.now() - CLAIM_GRACE - timedelta(1))
+
+
+def unfinished_claims():
+    return IdentifierClaim.objects.filter(user=None)
 
 
 def assert_every_spelling_logs_in_to(user):
@@ -100,18 +102,18 @@ def test_a_sign_up_killed_after_its_insert_leaves_no_way_to_a_twin(tmp_path):
     killed_save(tmp_path, CREATE, "INSERT")
     crashed = User.objects.get(username="Crashy")
     assert not CaselessKey.objects.filter(user=crashed).exists()  # killed before its key
-    assert KeyReservation.objects.filter(username="Crashy").exists()
+    assert unfinished_claims().filter(source="Crashy").exists()
     with pytest.raises(CaselessConflict) as refusal:
         User.objects.create_user("CRASHY", "other@example.org")
     assert refusal.value.field == "username"
     assert list(User.objects.values_list("username", flat=True)) == ["Crashy"]
-    assert not KeyReservation.objects.exists()
+    assert not unfinished_claims().exists()
     assert_every_spelling_logs_in_to(crashed)
 
 
 def test_a_sign_up_killed_after_its_insert_is_repaired_however_long_ago(tmp_path):
     killed_save(tmp_path, CREATE, "INSERT")
-    age_reservations()
+    age_unfinished_claims()
     with pytest.raises(CaselessConflict):
         User.objects.create_user("crashy", "other@example.org")
     assert User.objects.count() == 1
@@ -141,19 +143,19 @@ def test_a_name_whose_sign_up_died_before_its_insert_is_refused_only_for_a_while
     assert not User.objects.exists()
     with pytest.raises(CaselessConflict):
         User.objects.create_user("CRASHY", "other@example.org")  # could be a sign-up under way
-    age_reservations()
+    age_unfinished_claims()
     user = User.objects.create_user("CRASHY", "other@example.org")
     assert CaselessKey.objects.filter(user=user).exists()
-    assert not KeyReservation.objects.exists()
+    assert not unfinished_claims().exists()
 
 
-def test_clearing_orphan_reservations_repairs_the_key_the_crash_left_out(tmp_path):
+def test_clearing_orphan_claims_repairs_the_key_the_crash_left_out(tmp_path):
     killed_save(tmp_path, CREATE, "INSERT")
-    assert not orphan_reservations("default").exists()  # too young to call dead
-    age_reservations()
-    assert [r.username for r in orphan_reservations("default")] == ["Crashy"]
-    assert clear_orphan_reservations("default") == 1
-    assert not KeyReservation.objects.exists()
+    assert not orphan_claims("default").exists()  # too young to call dead
+    age_unfinished_claims()
+    assert {c.source for c in orphan_claims("default")} == {"Crashy", "crashy@example.org"}
+    assert clear_orphan_claims("default") == 2
+    assert not unfinished_claims().exists()
     assert_every_spelling_logs_in_to(User.objects.get(username="Crashy"))
 
 
@@ -163,32 +165,30 @@ def test_the_killed_child_really_ran_our_receivers(tmp_path):
     child = run_child(tmp_path, script)
     assert child.stdout.strip() == "not killed", child.stderr
     assert CaselessKey.objects.filter(user__username="Crashy").exists()
-    assert not KeyReservation.objects.exists()
+    assert not unfinished_claims().exists()
     assert os.path.exists(tmp_path / "child_settings.py")
 
 
-def test_the_audit_counts_orphan_reservations_and_fix_clears_them(tmp_path):
+def test_the_audit_counts_orphan_claims_and_fix_settles_them(tmp_path):
     import json
     from io import StringIO
 
     from django.core.management import call_command
 
     killed_save(tmp_path, CREATE, "INSERT")
-    age_reservations()
+    age_unfinished_claims()
     out = StringIO()
     call_command("conflict_audit", "--format", "json", stdout=out)
-    assert json.loads(out.getvalue())["summary"]["orphan_reservations"] == 1
+    assert json.loads(out.getvalue())["summary"]["orphan_claims"] == 2
     call_command("conflict_audit", "--fix", "--no-input", stdout=StringIO())
-    assert not KeyReservation.objects.exists()
+    assert not unfinished_claims().exists()
     assert CaselessKey.objects.filter(user__username="Crashy").exists()
 
 
-def test_repairing_the_key_of_a_user_gone_meanwhile_is_no_error():
-    """Settling a live write's reservation can find its new row just before that write, refused
-    at its key, deletes it again (seen as a 500 under gunicorn on MariaDB)."""
-    from authfold.accounts.reservations import repair_key_from_row
-
-    gone = UserFactory(username="gone")
-    User.objects.filter(pk=gone.pk).delete()
-    repair_key_from_row((gone.pk, "gone", "gone@example.org"), "default")
-    assert not CaselessKey.objects.exists()
+def test_a_name_whose_owner_was_deleted_around_django_is_free_again():
+    gone = UserFactory(username="gone", email="gone@example.org")
+    with connection.cursor() as cursor:
+        for table, column in [(CaselessKey._meta.db_table, "user_id"), (User._meta.db_table, "id")]:
+            cursor.execute(f"DELETE FROM {table} WHERE {column} = %s", [gone.pk])
+    user = User.objects.create_user("GONE", "GONE@example.org")
+    assert set(IdentifierClaim.objects.values_list("user_id", flat=True)) == {user.pk}

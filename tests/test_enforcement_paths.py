@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 
 from authfold.accounts.caseless import email_digest, username_digest
-from authfold.accounts.keys import CaselessConflict, write_key
+from authfold.accounts.keys import CaselessConflict
 from authfold.accounts.models import CaselessKey
 from authfold.data_migrations.enforcement import TwinsRemain
 from authfold.data_migrations.keys import refresh_stale_caseless_keys, sync_caseless_keys
@@ -87,22 +87,6 @@ def test_deleting_a_user_deletes_its_key_and_frees_the_name():
     user.delete()
     assert not CaselessKey.objects.exists()
     assert UserFactory(username="MARIA").username == "MARIA"
-
-
-@pytest.mark.django_db
-def test_a_keyless_user_gets_its_key_on_its_next_save():
-    (user,) = User.objects.bulk_create([User(username="Bulk")])
-    user = User.objects.get(username="Bulk")
-    user.first_name = "Bulk"
-    user.save()
-    assert key_of(user).username_digest == username_digest("bulk")
-
-
-@pytest.mark.django_db
-def test_a_new_users_key_that_a_backfill_wrote_meanwhile_is_updated_not_refused():
-    user = UserFactory(username="maria")  # as if migration 0003's backfill got there first
-    write_key(CaselessKey, user.pk, "Straße", "", "default", new=True)
-    assert key_of(user).username_digest == username_digest("strasse")
 
 
 def fixture_file(tmp_path, users):
@@ -190,14 +174,6 @@ def test_bulk_writes_are_not_refused_by_the_database_and_are_left_to_the_audit()
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_exact_duplicate_refused_by_the_user_table_is_a_caseless_conflict_too():
-    UserFactory(username="maria")
-    with pytest.raises(CaselessConflict) as refusal:
-        User.objects.bulk_create([User(username="maria")])  # no receivers: auth_user refuses
-    assert refusal.value.field == "username"
-
-
-@pytest.mark.django_db(transaction=True)
 def test_an_exact_duplicate_saved_through_save_is_named_in_the_conflict():
     UserFactory(username="maria")
     with pytest.raises(CaselessConflict) as refusal, transaction.atomic():
@@ -233,13 +209,13 @@ def test_a_raw_delete_of_a_keyed_user_is_refused_by_the_key_foreign_key():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_rename_refused_before_its_row_changes_leaves_no_reservation_behind():
-    from authfold.accounts.models import KeyReservation
+def test_a_rename_refused_before_its_row_changes_leaves_no_claim_behind():
+    from authfold.accounts.models import IdentifierClaim
 
-    UserFactory(username="maria")
-    other = UserFactory(username="john")
+    UserFactory(username="maria", email="maria@example.org")
+    other = UserFactory(username="john", email="john@example.org")
     other.username = "MARIA"
     with pytest.raises(CaselessConflict):
         other.save()
-    assert not KeyReservation.objects.exists()
+    assert IdentifierClaim.objects.count() == 4
     assert User.objects.get(pk=other.pk).username == "john"

@@ -96,6 +96,22 @@ def test_simultaneous_sign_ups_with_one_email_in_many_cases_make_one_account(hos
     assert {tuple(answer.json()) for answer in answers if answer.status_code == 400} == {("email",)}
 
 
+def test_a_sign_up_named_as_an_address_raced_by_one_with_that_address_leaves_one(host_server):
+    """The username of one account may not be another's email: the claims decide, across workers."""
+    for n in range(12):
+        address = f"crossed{n}@example.com"
+        named, owner = all_at_once(
+            [
+                lambda a=address, n=n: sign_up(host_server, a.upper(), f"named{n}@example.com"),
+                lambda a=address, n=n: sign_up(host_server, f"owner{n}", a),
+            ]
+        )
+        statuses = sorted([named.status_code, owner.status_code])
+        assert statuses == [201, 400], (named.text, owner.text)
+        loser, field = (named, "username") if named.status_code == 400 else (owner, "email")
+        assert tuple(loser.json()) == (field,), loser.text
+
+
 def test_simultaneous_renames_through_the_hosts_form_leave_one_owner_and_no_500(host_server):
     people = [f"person{n}" for n in range(6)]
     for name in people:

@@ -373,8 +373,8 @@ def test_a_key_written_without_a_skeleton_is_stale_and_refreshed():
 
 
 def test_migration_0006_stopped_after_adding_the_column_runs_again_to_the_end(accounts_migrator):
-    accounts_migrator.to("0005")
     user = UserFactory(username="maria")
+    accounts_migrator.to("0005")
     with connection.schema_editor() as editor:  # 0006's first step done, then stopped
         editor.add_field(CaselessKey, CaselessKey._meta.get_field("skeleton_digest"))
     accounts_migrator.to("0006")

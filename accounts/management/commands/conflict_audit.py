@@ -23,9 +23,9 @@ from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections
 from tqdm import tqdm
 
 from authfold.accounts.caseless import caseless_keys_ready
-from authfold.accounts.keys import reservations_ready
-from authfold.accounts.models import CaselessKey, RenameRecord
-from authfold.accounts.reservations import clear_orphan_reservations, orphan_reservations
+from authfold.accounts.keys import claims_ready, clear_orphan_claims, orphan_claims
+from authfold.accounts.models import CaselessKey, IdentifierClaim, RenameRecord
+from authfold.data_migrations.claims import repair_claims
 from authfold.data_migrations.detection import Survey
 from authfold.data_migrations.email_claims import grandfathered_email_groups
 from authfold.data_migrations.email_domains import deviation_domain_emails
@@ -133,6 +133,8 @@ def repair_keys(using):
     user_model = get_user_model()
     refresh_stale_caseless_keys(user_model, CaselessKey, using)
     backfill_caseless_keys(user_model, CaselessKey, using)
+    if claims_ready(using):
+        repair_claims(user_model, IdentifierClaim, using)
 
 
 class Command(BaseCommand):
@@ -235,12 +237,12 @@ class Command(BaseCommand):
 
     def grandfathered(self, summary):
         """From migration 0007 on: the grandfathered email groups, counted in ``summary`` with
-        the reservations crashed writes left behind; before it, ``None``."""
-        if not reservations_ready(self.using):
+        the claims crashed writes left behind; before it, ``None``."""
+        if not claims_ready(self.using):
             return None
         groups = grandfathered_email_groups(get_user_model(), CaselessKey, self.using)
         summary["grandfathered_email_groups"] = len(groups)
-        summary["orphan_reservations"] = orphan_reservations(self.using).count()
+        summary["orphan_claims"] = orphan_claims(self.using).count()
         return groups
 
     def report_grandfathered_text(self, groups):
@@ -397,13 +399,13 @@ class Command(BaseCommand):
                 returncode=2,
             )
         # A user deleted around Django's cascade leaves a dead key that holds its name against a
-        # new owner: it goes first, with the reservations crashed writes left. The keys that are
+        # new owner: it goes first, with the claims crashed writes left. The keys that are
         # missing or stale are repaired only after the renames, so that the plan still sees which
         # account held each name's key.
-        if reservations_ready(self.using):
-            cleared = clear_orphan_reservations(self.using)
+        if claims_ready(self.using):
+            cleared = clear_orphan_claims(self.using)
             if cleared and self.format == "text":
-                self.stdout.write(f"Cleared {cleared} reservation(s) that crashed writes left.")
+                self.stdout.write(f"Settled {cleared} claim(s) that crashed writes left.")
         dead = delete_orphan_keys(CaselessKey, self.using)
         if dead and self.format == "text":
             self.stdout.write(f"Deleted {dead} caseless key row(s) whose user was gone.")

@@ -11,7 +11,7 @@ ci:
 	bash .ci/run
 
 lint:
-	scripts/bootstrap && .venv/bin/ruff check . && .venv/bin/ruff format --check .
+	scripts/bootstrap test && .venv/bin/ruff check . && .venv/bin/ruff format --check .
 
 bootstrap:
-	scripts/bootstrap
+	scripts/bootstrap test

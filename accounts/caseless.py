@@ -23,7 +23,6 @@ address whose domain is ASCII keeps the key it always had.
 import hashlib
 import unicodedata
 
-import icu
 import idna
 from django.db import connections
 from django.db.models import CharField, Value
@@ -36,6 +35,7 @@ from authfold.accounts.postgres_index import (
     username_index_ready,
     users_with_username_digest,
 )
+from authfold.accounts.skeleton import key_skeleton
 
 
 def normalize_username(username):
@@ -167,34 +167,13 @@ def email_digest(email):
     return None if key is None else digest(key)
 
 
-# UTS #39's skeleton, from ICU (the reference implementation of UTS #39; its confusables data is
-# the Unicode version of the ICU that PyICU links against: ICU 72.1, Unicode 15.0, on Debian 12).
-# A frozen SpoofChecker and UnicodeSet are safe to share between threads.
-_spoof_checker = icu.SpoofChecker()
-
-# Two additions to the skeleton, each because the caseless key cannot carry what UTS #39 needs:
-# the Cyrillic palochka's capital Ӏ has the prototype l, its small ӏ (which casefolding makes of
-# both) has i (by way of ı, which is x-height); the key keeps only the small one, and drawn at
-# ascender height like the capital it looks like l, so it maps to l.
-_KEY_PROTOTYPES = str.maketrans({"\u04cf": "l"})
-# And nonspacing diacritics are dropped after the skeleton's NFD: an accent or a dot over a
-# letter is a mark a reader overlooks (maria + U+0301, and İ, whose casefold is i + U+0307), which
-# UTS #39 leaves to the mixed-script and restriction-level checks. Only marks with Unicode's
-# Diacritic property, and not viramas: the vowel signs of Indic scripts (Mn, not Diacritic) and
-# a virama (which joins letters into a conjunct of another shape) keep names apart.
-_diacritic_marks = icu.UnicodeSet("[[[:Mn:]&[:Diacritic:]]-[:ccc=Virama:]]")
-_diacritic_marks.freeze()
-
-
 def username_skeleton(username):
     """What a username looks like: UTS #39's skeleton of its caseless key, diacritics dropped.
 
     Two usernames with equal skeletons are look-alikes (``maria``, ``marıa``, ``mɑria``,
     ``MARİA``, ``maría``; ``paypal`` and Cyrillic ``раураӏ``), though different names.
     """
-    key = username_key(username).translate(_KEY_PROTOTYPES)
-    skeleton = _spoof_checker.getSkeleton(0, key)
-    return "".join(char for char in skeleton if not _diacritic_marks.contains(char))
+    return key_skeleton(username_key(username))
 
 
 def skeleton_digest(username):

@@ -1,10 +1,13 @@
-"""What installs from the checkout: one import package, ``authfold``, with every module and
-template, nothing of the demo host, the tests or the benchmarks, and no setuptools warnings.
+"""What installs from the checkout: one import package, ``authfold``, with every module, template
+and translation, its LICENSE, nothing of the demo host, the tests or the benchmarks, and no
+setuptools warnings; the wheel installs from binaries only (no compiler) and knows its version.
 
 The checkout is copied to a temporary directory first (without virtualenvs, caches and databases),
 because building writes ``build/`` and ``*.egg-info`` into the source tree it builds.
 """
 
+import email.parser
+import os
 import re
 import shutil
 import subprocess
@@ -14,8 +17,13 @@ from pathlib import Path
 
 import pytest
 
+import authfold
+
 CHECKOUT = Path(__file__).resolve().parent.parent
 PACKAGE_FOLDERS = ("accounts", "backends", "data_migrations")  # installed under authfold.*
+VERSION = authfold.__version__
+DIST_INFO = f"django_authfold-{VERSION}.dist-info"
+SHIPPED_LANGUAGES = ("de", "fr", "es", "pt_BR", "ru", "ja")
 NEVER_INSTALLED = ("accounts", "backends", "data_migrations", "mysite", "tests", "bench")
 NOT_SOURCE = shutil.ignore_patterns(
     ".git", ".venv*", ".nox", "build", "dist", "*.egg-info", "__pycache__", "*.pyc",
@@ -49,7 +57,15 @@ def wheel_build(source_copy, tmp_path_factory):
     (wheel,) = outdir.glob("django_authfold-*.whl")
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
-    return {"names": names, "output": result.stdout + result.stderr}
+        metadata = email.parser.Parser().parsestr(
+            archive.read(f"{DIST_INFO}/METADATA").decode("utf-8")
+        )
+    return {
+        "path": wheel,
+        "names": names,
+        "metadata": metadata,
+        "output": result.stdout + result.stderr,
+    }
 
 
 def top_level_names(wheel_names):
@@ -58,7 +74,7 @@ def top_level_names(wheel_names):
 
 def test_the_wheel_installs_one_top_level_package_authfold(wheel_build):
     names = top_level_names(wheel_build["names"])
-    assert names == {"authfold", "django_authfold-0.1.0.dist-info"}
+    assert names == {"authfold", DIST_INFO}
 
 
 @pytest.mark.parametrize("folder", NEVER_INSTALLED)
@@ -73,9 +89,45 @@ def test_the_wheel_carries_every_module_and_template_of_the_package_folders(whee
         for path in (CHECKOUT / folder).rglob("*")
         if path.is_file() and "__pycache__" not in path.parts
     }
+    expected.add("authfold/__init__.py")  # from the folder authfold, which holds only that
     in_wheel = {name for name in wheel_build["names"] if name.startswith("authfold/")}
     assert in_wheel == expected
     assert "authfold/accounts/templates/authfold/login.html" in in_wheel
+
+
+@pytest.mark.parametrize("language", SHIPPED_LANGUAGES)
+def test_the_wheel_carries_the_compiled_translations(wheel_build, language):
+    assert f"authfold/accounts/locale/{language}/LC_MESSAGES/django.mo" in wheel_build["names"]
+
+
+def test_the_wheel_carries_the_license(wheel_build):
+    (license_file,) = [name for name in wheel_build["names"] if name.endswith("/LICENSE")]
+    assert license_file.startswith(f"{DIST_INFO}/")
+    assert wheel_build["metadata"]["License-File"] == "LICENSE"
+
+
+def test_the_wheels_version_is_the_packages(wheel_build):
+    assert wheel_build["metadata"]["Version"] == VERSION
+
+
+# Installed only with an extra, never by a plain install: a compiler (PyICU), the demo's settings,
+# the API's schema annotations and its docs page.
+NOT_RUNTIME_REQUIREMENTS = (
+    "pyicu",
+    "dj-database-url",
+    "drf-spectacular",
+    "drf-spectacular-sidecar",
+)
+
+
+@pytest.mark.parametrize("requirement", NOT_RUNTIME_REQUIREMENTS)
+def test_the_wheel_requires_only_what_the_core_imports(wheel_build, requirement):
+    unconditional = {
+        re.split(r"[<>=!~;\[ ]", line, maxsplit=1)[0].lower()
+        for line in wheel_build["metadata"].get_all("Requires-Dist")
+        if "extra ==" not in line
+    }
+    assert requirement not in unconditional
 
 
 def test_building_the_wheel_prints_no_warnings(wheel_build):
@@ -149,3 +201,78 @@ def test_pip_install_of_the_checkout_prints_no_setuptools_warnings(installed_ven
         r"SetuptoolsDeprecationWarning|SetuptoolsWarning|BuildBackendWarning|!!",
         installed_venv["output"],
     )
+
+
+@pytest.fixture(scope="module")
+def binary_only_venv(wheel_build, tmp_path_factory):
+    """A fresh virtualenv with the wheel installed from binaries only, and no compiler to call:
+    ``CC`` and ``CXX`` fail, so a dependency that tried to build from source would fail too."""
+    venv = tmp_path_factory.mktemp("binary-venv")
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    result = subprocess.run(
+        [
+            str(python), "-m", "pip", "install", "--disable-pip-version-check",
+            "--only-binary=:all:", str(wheel_build["path"]),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "CC": "false", "CXX": "false"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    return {"python": python, "output": result.stdout + result.stderr}
+
+
+@pytest.mark.slow
+def test_the_wheel_installs_from_binaries_only(binary_only_venv):
+    assert "Successfully installed" in binary_only_venv["output"]
+    assert "django-authfold" in binary_only_venv["output"]
+
+
+@pytest.mark.slow
+def test_the_installed_package_prints_its_metadata_version(binary_only_venv, tmp_path):
+    result = run_in(binary_only_venv, "import authfold; print(authfold.__version__)", tmp_path)
+    assert result.returncode == 0, result.stderr
+    metadata = run_in(
+        binary_only_venv,
+        "from importlib.metadata import version; print(version('django-authfold'))",
+        tmp_path,
+    )
+    assert result.stdout.strip() == metadata.stdout.strip() == VERSION
+
+
+# The look-alike skeleton from the committed table, where PyICU is not installed.
+SKELETON_WITHOUT_ICU = (
+    IMPORT_THE_PACKAGE
+    + """
+import importlib.util
+from authfold.accounts.caseless import username_skeleton
+print(importlib.util.find_spec("icu") is None)
+print(username_skeleton("\u0440\u0430\u0443\u0440\u0430\u04cf") == username_skeleton("paypal"))
+print(username_skeleton("MAR\u0130A") == username_skeleton("maria"))
+"""
+)
+
+
+@pytest.mark.slow
+def test_the_installed_package_computes_skeletons_without_pyicu(binary_only_venv, tmp_path):
+    result = run_in(binary_only_venv, SKELETON_WITHOUT_ICU, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-3:] == ["True", "True", "True"]
+
+
+@pytest.mark.slow
+def test_the_installed_package_speaks_german(binary_only_venv, tmp_path):
+    code = (
+        IMPORT_THE_PACKAGE
+        + """
+from django.utils import translation
+from authfold.accounts.validators import USERNAME_TAKEN
+with translation.override("de"):
+    print(str(USERNAME_TAKEN))
+"""
+    )
+    result = run_in(binary_only_venv, code, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].startswith("Dieser Benutzername ist vergeben.")

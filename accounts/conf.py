@@ -34,6 +34,15 @@ DEFAULTS = {
     # Keep the admin's User registration under the rule: Django's stock UserAdmin becomes ours, a
     # host's own UserAdmin gets CaselessUserAdminMixin mixed in (accounts/admin_composition.py).
     "AUTHFOLD_ADMIN": True,
+    # Whether an address must be confirmed by a link mailed to it: "none" (a changed address
+    # applies at once), "optional" (a changed address waits for its link; a sign-up's counts at
+    # once) or "mandatory" (a sign-up's address logs in and resets passwords only once confirmed).
+    "AUTHFOLD_EMAIL_VERIFICATION": "none",
+    # How long a confirmation link works.
+    "AUTHFOLD_EMAIL_CONFIRMATION_DAYS": 3,
+    # Whom the notice of an email change tells the old address to contact when the change was
+    # not theirs; None for DEFAULT_FROM_EMAIL.
+    "AUTHFOLD_SUPPORT_CONTACT": None,
 }
 
 

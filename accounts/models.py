@@ -140,3 +140,49 @@ class RenameRecord(models.Model):
         if period is None or self.reverted_at is not None:
             return None
         return self.created_at + period
+
+
+class PendingEmailChange(models.Model):
+    """An address its account asked to change to, waiting for the link mailed there.
+
+    Nobody's login and nobody's claim: it gets no reset mail, blocks no other account, and becomes
+    the account's email only through the confirmation (accounts/email_verification.py).
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="pending_email_change",
+    )
+    email = models.EmailField(max_length=254)
+    requested_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "pending email change"
+
+    def __str__(self):
+        return f"{self.email} (pending for user {self.user_id})"
+
+
+class UnconfirmedEmail(models.Model):
+    """The account's current address, not yet confirmed by the link mailed to it at sign-up.
+
+    Only accounts that signed up under ``AUTHFOLD_EMAIL_VERIFICATION`` have one, so every account
+    from before counts as confirmed; with ``"mandatory"`` the address logs in and resets nothing.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="unconfirmed_email",
+    )
+    email = models.EmailField(max_length=254)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "unconfirmed email"
+
+    def __str__(self):
+        return f"{self.email} (unconfirmed, user {self.user_id})"

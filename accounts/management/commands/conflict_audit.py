@@ -20,9 +20,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections
 from tqdm import tqdm
 
-from authfold.accounts.caseless import caseless_keys_ready
+from authfold.accounts.caseless import caseless_keys_ready, table_ready
 from authfold.accounts.keys import reservations_ready
-from authfold.accounts.models import CaselessKey, RenameRecord
+from authfold.accounts.models import CaselessKey, RenameRecord, UnconfirmedEmail
 from authfold.accounts.reservations import clear_orphan_reservations, orphan_reservations
 from authfold.data_migrations.detection import Survey
 from authfold.data_migrations.email_claims import grandfathered_email_groups
@@ -187,10 +187,42 @@ class Command(BaseCommand):
             "accounts_in_lookalike_groups": sum(len(g.accounts) for g in lookalikes),
         }
         self.grandfathered_groups = self.grandfathered(summary)
+        self.unconfirmed = self.unconfirmed_emails(summary)
         writer = {"text": self.report_text, "json": self.report_json, "csv": self.report_csv}
         writer[self.format](usernames, emails, survey.blank_emails(), summary, lookalikes)
         if self.format == "text" and self.grandfathered_groups:
             self.report_grandfathered_text(self.grandfathered_groups)
+        if self.format == "text" and self.unconfirmed:
+            self.report_unconfirmed_text(self.unconfirmed)
+
+    def unconfirmed_emails(self, summary):
+        """The accounts whose address still waits for its confirmation link (id, username, email,
+        since when), counted in ``summary``; ``[]`` before the table exists."""
+        if not table_ready(UnconfirmedEmail, self.using):
+            return []
+        rows = list(
+            UnconfirmedEmail.objects.using(self.using)
+            .order_by("user_id")
+            .values_list("user_id", "user__username", "user__email", "created_at")
+        )
+        summary["unconfirmed_emails"] = len(rows)
+        return rows
+
+    def report_unconfirmed_text(self, rows):
+        write = self.stdout.write
+        write("")
+        write(self.style.MIGRATE_HEADING(f"Unconfirmed email addresses: {len(rows)}"))
+        when = "%Y-%m-%d %H:%M"
+        write(
+            table(
+                [(pk, name, email, since.strftime(when)) for pk, name, email, since in rows],
+                ("id", "username", "email", "since"),
+            )
+        )
+        write(
+            "With AUTHFOLD_EMAIL_VERIFICATION = 'mandatory' these addresses log in and receive "
+            "password resets only once confirmed."
+        )
 
     def grandfathered(self, summary):
         """From migration 0007 on: the grandfathered email groups, counted in ``summary`` with
@@ -242,6 +274,11 @@ class Command(BaseCommand):
                 for group in self.grandfathered_groups
             ]
             out.write(', "grandfathered_emails": ' + json.dumps(groups), ending="")
+        unconfirmed = [
+            {"id": pk, "username": name, "email": email, "since": since.isoformat()}
+            for pk, name, email, since in self.unconfirmed
+        ]
+        out.write(', "unconfirmed_emails": ' + json.dumps(unconfirmed), ending="")
         out.write(', "summary": ', ending="")
         out.write(json.dumps(summary) + "}")
 
@@ -262,6 +299,8 @@ class Command(BaseCommand):
                     writer.writerow((section, group.key, *account_dict(account).values()))
         for pk, username in blank_emails:
             writer.writerow(("blank_email", "", pk, username, "", "", "", ""))
+        for pk, username, email, _since in self.unconfirmed:
+            writer.writerow(("unconfirmed_email", "", pk, username, email, "", "", ""))
 
     def report_text(self, usernames, emails, blank_emails, summary, lookalikes):
         write = self.stdout.write

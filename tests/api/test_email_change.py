@@ -11,6 +11,7 @@ from django.contrib.auth import authenticate, get_user_model
 from django.core import mail, signing
 from django.test import Client
 
+from authfold.accounts.caseless import users_with_email
 from authfold.accounts.models import PendingEmailChange, UnconfirmedEmail
 from tests.api.errors import error_codes
 from tests.factories import DEFAULT_PASSWORD, UserFactory
@@ -252,7 +253,7 @@ def test_confirming_an_address_taken_meanwhile_is_refused_and_makes_no_twin(
     assert error_codes(response) == {"email": ["email_taken"]}
     maria.refresh_from_db()
     assert maria.email == "maria@example.com"
-    assert User.objects.filter(email__iexact="new@example.org").count() == 1
+    assert users_with_email(User.objects.all(), "new@example.org").count() == 1
 
 
 def test_a_pending_address_is_nobodys_login(change, settings):

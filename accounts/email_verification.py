@@ -121,7 +121,8 @@ def change_email(user, old_email, new_email, request):
     When the change must wait for confirmation (a new mailbox, verification on), ``user.email``
     goes back to ``old_email`` and ``new_email`` is kept pending, its link mailed after commit.
     Otherwise the change stands, any older pending change is dropped and the old address is
-    told after commit. Returns the pending address, or ``None``.
+    told after commit; a first address (a legacy account had none) is unconfirmed, as a
+    sign-up's is. Returns the pending address, or ``None``.
     """
     if verification_mode() != "none" and old_email and email_key(new_email) != email_key(old_email):
         user.email = old_email
@@ -132,10 +133,12 @@ def change_email(user, old_email, new_email, request):
         mail_after_commit(confirmation_mail(user, new_email, key, request), new_email)
         return new_email
     PendingEmailChange.objects.filter(user=user).delete()
-    # Still the same mailbox when the key is equal: an unconfirmed address stays unconfirmed.
-    UnconfirmedEmail.objects.filter(user=user).update(email=new_email)
     if old_email:
+        # Still the same mailbox (the keys are equal): an unconfirmed address stays unconfirmed.
+        UnconfirmedEmail.objects.filter(user=user).update(email=new_email)
         notify_old_address(user, old_email, new_email, request)
+    else:
+        start_verification(user, request)
     return None
 
 
@@ -144,7 +147,9 @@ def start_verification(user, request):
     the link mailed to it (after commit) is followed. Nothing when verification is off."""
     if verification_mode() == "none" or not user.email:
         return
-    row = UnconfirmedEmail.objects.create(user=user, email=user.email, created_at=timezone.now())
+    row, _created = UnconfirmedEmail.objects.update_or_create(
+        user=user, defaults={"email": user.email, "created_at": timezone.now()}
+    )
     key = confirmation_key(user.pk, user.email, row.created_at)
     mail_after_commit(confirmation_mail(user, user.email, key, request), user.email)
 

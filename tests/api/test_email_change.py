@@ -365,3 +365,19 @@ def test_an_unknown_verification_mode_fails_loudly(change, settings):
     verification(settings, "strict")
     with pytest.raises(ImproperlyConfigured):
         change({"email": "new@example.org", "current_password": DEFAULT_PASSWORD})
+
+
+def test_a_legacy_accounts_first_address_applies_but_is_unconfirmed_under_mandatory(
+    signed_in, confirm, settings, django_capture_on_commit_callbacks
+):
+    verification(settings, "mandatory")
+    settings.AUTHFOLD_LOGIN_BY_EMAIL = True
+    legacy = UserFactory(username="legacy", email="")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = signed_in(legacy).patch(
+            ME, {"email": "legacy@example.org", "current_password": DEFAULT_PASSWORD}, format="json"
+        )
+    assert response.json()["email"] == "legacy@example.org"
+    assert authenticate(username="legacy@example.org", password=DEFAULT_PASSWORD) is None
+    assert confirm(mailed_key(mails_to("legacy@example.org")[0])).status_code == 200
+    assert authenticate(username="legacy@example.org", password=DEFAULT_PASSWORD) == legacy

@@ -381,3 +381,42 @@ def test_a_legacy_accounts_first_address_applies_but_is_unconfirmed_under_mandat
     assert authenticate(username="legacy@example.org", password=DEFAULT_PASSWORD) is None
     assert confirm(mailed_key(mails_to("legacy@example.org")[0])).status_code == 200
     assert authenticate(username="legacy@example.org", password=DEFAULT_PASSWORD) == legacy
+
+
+@pytest.fixture
+def racing_account(monkeypatch):
+    """Another account takes the address right after the confirmation's check, before its save
+    (as a request racing it would)."""
+    from authfold.accounts import email_verification
+
+    checked = email_verification.validate_email_unclaimed
+
+    def check_then_lose_the_race(email, exclude_pk=None):
+        checked(email, exclude_pk)
+        UserFactory(username="nadia", email=email.upper())
+
+    monkeypatch.setattr(email_verification, "validate_email_unclaimed", check_then_lose_the_race)
+
+
+def test_an_address_taken_between_the_check_and_the_save_is_a_400_on_the_api(
+    change, confirm, maria, settings, racing_account
+):
+    verification(settings, "optional")
+    change({"email": "new@example.org", "current_password": DEFAULT_PASSWORD})
+    response = confirm(mailed_key(mails_to("new@example.org")[0]))
+    assert error_codes(response) == {"email": ["email_taken"]}
+    maria.refresh_from_db()
+    assert maria.email == "maria@example.com"
+
+
+def test_an_address_taken_between_the_check_and_the_save_is_a_400_on_the_page(
+    change, maria, settings, racing_account
+):
+    verification(settings, "optional")
+    change({"email": "new@example.org", "current_password": DEFAULT_PASSWORD})
+    key = mailed_key(mails_to("new@example.org")[0])
+    response = Client().post(f"/accounts/email/confirm/{key}/")
+    assert response.status_code == 400
+    assert response.context["codes"] == ["email_taken"]
+    maria.refresh_from_db()
+    assert maria.email == "maria@example.com"

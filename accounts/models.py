@@ -5,8 +5,10 @@
 
 from django.conf import settings
 from django.db import models
+from django.db.models.signals import pre_delete
+from django.dispatch import receiver
 
-from authfold.accounts.caseless import skeleton_digests_ready
+from authfold.accounts.caseless import skeleton_digests_ready, table_ready
 from authfold.accounts.conf import renamed_login_period
 
 
@@ -151,7 +153,9 @@ class PendingEmailChange(models.Model):
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
-        on_delete=models.CASCADE,
+        # Deleted by drop_email_verification_rows: a cascade would query this table, which code
+        # deployed before its migration has run does not have yet.
+        on_delete=models.DO_NOTHING,
         primary_key=True,
         related_name="pending_email_change",
     )
@@ -174,7 +178,9 @@ class UnconfirmedEmail(models.Model):
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
-        on_delete=models.CASCADE,
+        # Deleted by drop_email_verification_rows: a cascade would query this table, which code
+        # deployed before its migration has run does not have yet.
+        on_delete=models.DO_NOTHING,
         primary_key=True,
         related_name="unconfirmed_email",
     )
@@ -186,3 +192,12 @@ class UnconfirmedEmail(models.Model):
 
     def __str__(self):
         return f"{self.email} (unconfirmed, user {self.user_id})"
+
+
+@receiver(pre_delete, sender=settings.AUTH_USER_MODEL, dispatch_uid="authfold-drop-email-rows")
+def drop_email_verification_rows(sender, instance, using, **kwargs):
+    """A deleted account's pending and unconfirmed addresses go first (their foreign keys would
+    refuse the delete), where their tables exist."""
+    for model in (PendingEmailChange, UnconfirmedEmail):
+        if table_ready(model, using):
+            model._default_manager.using(using).filter(user_id=instance.pk).delete()

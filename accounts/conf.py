@@ -40,6 +40,15 @@ DEFAULTS = {
     # reset link is built on it, not on the request's Host header. None: django.contrib.sites'
     # current site when it is installed, else the Host header, as Django does.
     "AUTHFOLD_SITE_URL": None,
+    # Whether an address must be confirmed by a link mailed to it: "none" (a changed address
+    # applies at once), "optional" (a changed address waits for its link; a sign-up's counts at
+    # once) or "mandatory" (a sign-up's address logs in and resets passwords only once confirmed).
+    "AUTHFOLD_EMAIL_VERIFICATION": "none",
+    # How long a confirmation link works.
+    "AUTHFOLD_EMAIL_CONFIRMATION_DAYS": 3,
+    # Whom the notice of an email change tells the old address to contact when the change was
+    # not theirs; None for DEFAULT_FROM_EMAIL.
+    "AUTHFOLD_SUPPORT_CONTACT": None,
 }
 
 

@@ -9,10 +9,17 @@ same" (``ß``, ``İ``, non-ASCII text on SQLite), so these forms build on the cl
 
 from django import forms
 from django.contrib.auth import forms as auth_forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from authfold.accounts.caseless import idna_2008_address, users_with_email
 from authfold.accounts.conf import authfold_setting, site_url
+from authfold.accounts.email_verification import (
+    PASSWORD_INCORRECT,
+    PASSWORD_REQUIRED,
+    changes_email,
+    with_confirmed_email,
+)
 from authfold.accounts.user_model import form_user_model
 from authfold.accounts.validators import (
     OVER_LENGTH_CODES,
@@ -161,14 +168,41 @@ class SignUpForm(AccessibleFormMixin, CaselessIdentityMixin, auth_forms.BaseUser
 
 class ProfileForm(AccessibleFormMixin, CaselessIdentityMixin, forms.ModelForm):
     """The signed-in person's own account: username (a new case of their own name is fine),
-    email, first and last name."""
+    email, first and last name. A new email needs the current password (a session left open
+    must not move the account's password resets to another mailbox)."""
 
     username = username_field()
     email = email_field()
+    current_password = forms.CharField(
+        label=_("Current password"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text=_("Needed only when you change your email address."),
+    )
+    field_order = ["username", "email", "current_password", "first_name", "last_name"]
 
     class Meta:
         model = User
         fields = ("username", "email", "first_name", "last_name")
+
+    def clean(self):
+        cleaned_data = super().clean()
+        email = cleaned_data.get("email")
+        if email is not None and changes_email(self.initial.get("email"), email):
+            self.check_current_password(cleaned_data.get("current_password"))
+        return cleaned_data
+
+    def check_current_password(self, password):
+        """A missing or wrong password is an error on its field (``password_required``,
+        ``password_incorrect``), and the form saves nothing."""
+        if not password:
+            error = ValidationError(PASSWORD_REQUIRED, code="password_required")
+        elif not self.instance.check_password(password):
+            error = ValidationError(PASSWORD_INCORRECT, code="password_incorrect")
+        else:
+            return
+        self.add_error("current_password", error)
 
 
 class UserAddForm(SignUpForm):
@@ -187,7 +221,8 @@ class PasswordResetForm(AccessibleFormMixin, auth_forms.PasswordResetForm):
 
     With ``AUTHFOLD_FIRST_PASSWORD_BY_RESET`` on, active accounts without a usable password get
     the link too, so they can set a first one. The mail goes to the address the account has, not
-    to what was typed (the fix for CVE-2019-19844 in Django's own form).
+    to what was typed (the fix for CVE-2019-19844 in Django's own form). A pending address is
+    nobody's, and with mandatory verification an unconfirmed one gets no link either.
     """
 
     def save(self, domain_override=None, use_https=False, **kwargs):
@@ -220,7 +255,7 @@ class PasswordResetForm(AccessibleFormMixin, auth_forms.PasswordResetForm):
         )
 
     def get_users(self, email):
-        active_users = User._default_manager.filter(is_active=True)
+        active_users = with_confirmed_email(User._default_manager.filter(is_active=True))
         first_password = authfold_setting("AUTHFOLD_FIRST_PASSWORD_BY_RESET")
         return (
             user

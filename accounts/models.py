@@ -6,7 +6,10 @@ the log of renames.
 
 from django.conf import settings
 from django.db import models
+from django.db.models.signals import pre_delete
+from django.dispatch import receiver
 
+from authfold.accounts.caseless import table_ready
 from authfold.accounts.conf import renamed_login_period
 
 
@@ -144,3 +147,62 @@ class TokenBinding(models.Model):
 
     def __str__(self):
         return f"binding of token {self.token_key[:6]}…"
+
+
+class PendingEmailChange(models.Model):
+    """An address its account asked to change to, waiting for the link mailed there.
+
+    Nobody's login and nobody's claim: it gets no reset mail, blocks no other account, and becomes
+    the account's email only through the confirmation (accounts/email_verification.py).
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        # Deleted by drop_email_verification_rows: a cascade would query this table, which code
+        # deployed before its migration has run does not have yet.
+        on_delete=models.DO_NOTHING,
+        primary_key=True,
+        related_name="pending_email_change",
+    )
+    email = models.EmailField(max_length=254)
+    requested_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "pending email change"
+
+    def __str__(self):
+        return f"{self.email} (pending for user {self.user_id})"
+
+
+class UnconfirmedEmail(models.Model):
+    """The account's current address, not yet confirmed by the link mailed to it at sign-up.
+
+    Only accounts that signed up under ``AUTHFOLD_EMAIL_VERIFICATION`` have one, so every account
+    from before counts as confirmed; with ``"mandatory"`` the address logs in and resets nothing.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        # Deleted by drop_email_verification_rows: a cascade would query this table, which code
+        # deployed before its migration has run does not have yet.
+        on_delete=models.DO_NOTHING,
+        primary_key=True,
+        related_name="unconfirmed_email",
+    )
+    email = models.EmailField(max_length=254)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "unconfirmed email"
+
+    def __str__(self):
+        return f"{self.email} (unconfirmed, user {self.user_id})"
+
+
+@receiver(pre_delete, sender=settings.AUTH_USER_MODEL, dispatch_uid="authfold-drop-email-rows")
+def drop_email_verification_rows(sender, instance, using, **kwargs):
+    """A deleted account's pending and unconfirmed addresses go first (their foreign keys would
+    refuse the delete), where their tables exist."""
+    for model in (PendingEmailChange, UnconfirmedEmail):
+        if table_ready(model, using):
+            model._default_manager.using(using).filter(user_id=instance.pk).delete()

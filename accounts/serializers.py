@@ -14,6 +14,13 @@ from rest_framework import serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.fields import get_error_detail
 
+from authfold.accounts.email_verification import (
+    PASSWORD_INCORRECT,
+    PASSWORD_REQUIRED,
+    change_email,
+    changes_email,
+    start_verification,
+)
 from authfold.accounts.keys import CaselessConflict
 from authfold.accounts.user_model import form_user_model
 from authfold.accounts.validators import (
@@ -153,6 +160,7 @@ class RegistrationSerializer(serializers.ModelSerializer):
         with refusing_lost_races(validated_data["username"]):
             user = User.objects.create_user(**validated_data)
             Token.objects.create(user=user)
+            start_verification(user, self.context["request"])
         return user
 
 
@@ -160,7 +168,10 @@ class CurrentUserSerializer(serializers.ModelSerializer):
     """The signed-in account's own username and email, editable under the same rule as sign-up.
 
     An account may change the case of its own name (``maria`` to ``Maria``). An account that has
-    no email yet (a legacy one) must add one with its first change.
+    no email yet (a legacy one) must add one with its first change. A new email needs the current
+    password: a stolen token or session must not be able to move the account's password resets
+    to another mailbox. With email verification on, the new address waits for its confirmation
+    link (``pending_email``) and ``email`` stays what it was.
     """
 
     username = StrictCharField(
@@ -169,12 +180,33 @@ class CurrentUserSerializer(serializers.ModelSerializer):
     email = StrictCharField(
         required=False,
         allow_blank=True,
-        help_text=_("Required, and unique among accounts in any case."),
+        help_text=_(
+            "Required, and unique among accounts in any case. Changing it needs "
+            "current_password; with email verification on, the new address is pending until "
+            "the link mailed to it is followed."
+        ),
+    )
+    pending_email = serializers.EmailField(
+        source="pending_email_change.email",
+        read_only=True,
+        allow_null=True,
+        help_text=_(
+            "The new address waiting for its confirmation link, or null; it becomes the email "
+            "once confirmed (POST /api/auth/email/confirm/)."
+        ),
+    )
+    current_password = StrictCharField(
+        write_only=True,
+        required=False,
+        trim_whitespace=False,
+        max_length=PASSWORD_MAX_LENGTH,
+        style={"input_type": "password"},
+        help_text=_("Your password: required when the email changes, ignored otherwise."),
     )
 
     class Meta:
         model = User
-        fields = ["id", "username", "email"]
+        fields = ["id", "username", "email", "pending_email", "current_password"]
         read_only_fields = ["id"]
 
     def validate_username(self, username):
@@ -186,8 +218,24 @@ class CurrentUserSerializer(serializers.ModelSerializer):
     def validate(self, attrs):
         if not attrs.get("email", self.instance.email):
             raise field_refusal("email", EMAIL_REQUIRED, "email_required")
+        if "email" in attrs and changes_email(self.instance.email, attrs["email"]):
+            self.check_current_password(attrs.get("current_password"))
         return attrs
 
+    def check_current_password(self, password):
+        """Refuses a missing or wrong password (``password_required``, ``password_incorrect``)."""
+        if not password:
+            raise field_refusal("current_password", PASSWORD_REQUIRED, "password_required")
+        if not self.instance.check_password(password):
+            raise field_refusal("current_password", PASSWORD_INCORRECT, "password_incorrect")
+
     def update(self, instance, validated_data):
+        validated_data.pop("current_password", None)
+        old_email = instance.email
         with refusing_lost_races(validated_data.get("username", instance.username)):
-            return super().update(instance, validated_data)
+            for field, value in validated_data.items():
+                setattr(instance, field, value)
+            if "email" in validated_data and changes_email(old_email, validated_data["email"]):
+                change_email(instance, old_email, validated_data["email"], self.context["request"])
+            instance.save()
+        return instance

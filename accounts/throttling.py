@@ -5,6 +5,7 @@ Scopes and what each counts (rates in ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
 - ``login``, ``register``, ``password_reset``: requests per client address, on the API and on the
   web pages (POSTs only there);
 - ``profile``: changes per account;
+- ``email_confirm``: email confirmations per client address (API and web page alike);
 - ``login_account``: failed logins per account, whatever the spelling (the backend asks).
 
 Clients are told apart by ``REMOTE_ADDR``. ``X-Forwarded-For`` is read only when the project
@@ -31,6 +32,7 @@ FALLBACK_RATES = {
     "register": "10/hour",
     "password_reset": "10/hour",
     "profile": "30/hour",
+    "email_confirm": "30/hour",
     "login_account": "10/hour",
 }
 

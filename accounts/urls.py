@@ -13,6 +13,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("signup/", views.SignUpView.as_view(), name="signup"),
     path("profile/", views.ProfileView.as_view(), name="profile"),
+    path("email/confirm/<str:key>/", views.EmailConfirmView.as_view(), name="email_confirm"),
     path("password/change/", views.PasswordChangeView.as_view(), name="password_change"),
     path(
         "password/change/done/",

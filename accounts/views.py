@@ -9,15 +9,23 @@ from django.contrib import messages
 from django.contrib.auth import authenticate, get_user_model, login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
-from django.views.generic import CreateView, UpdateView
+from django.views.generic import CreateView, TemplateView, UpdateView
 
 from authfold.accounts.conf import SIGNUP_CLOSED, authfold_setting
+from authfold.accounts.email_verification import (
+    change_email,
+    changes_email,
+    confirm_email,
+    pending_email,
+    read_key,
+    start_verification,
+)
 from authfold.accounts.forms import (
     PasswordChangeForm,
     PasswordResetForm,
@@ -58,11 +66,15 @@ class SaveOrReportConflictMixin:
     def form_valid(self, form):
         try:
             with transaction.atomic():
-                self.object = form.save()
+                self.object = self.save(form)
         except CaselessConflict as conflict:
             form.add_conflict_error(conflict)
             return self.form_invalid(form)
         return self.after_save(form)
+
+    def save(self, form):
+        """Inside the transaction: what the page writes (by default, the form's ``save()``)."""
+        return form.save()
 
     def after_save(self, form):
         return HttpResponseRedirect(self.get_success_url())
@@ -83,6 +95,11 @@ class SignUpView(ThrottledPostMixin, SaveOrReportConflictMixin, CreateView):
         if request.user.is_authenticated:
             return redirect("authfold:profile")
         return super().dispatch(request, *args, **kwargs)
+
+    def save(self, form):
+        user = form.save()
+        start_verification(user, self.request)
+        return user
 
     def after_save(self, form):
         # authenticate() rather than login(user): it sets the backend, whichever the project uses.
@@ -111,9 +128,64 @@ class ProfileView(LoginRequiredMixin, SaveOrReportConflictMixin, UpdateView):
         # header shows request.user, which must keep showing the name the account really has.
         return get_user_model()._default_manager.get(pk=self.request.user.pk)
 
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "pending_email": pending_email(self.object)}
+
+    def save(self, form):
+        old_email, new_email = form.initial.get("email"), form.cleaned_data["email"]
+        self.pending_email = None
+        if changes_email(old_email, new_email):
+            self.pending_email = change_email(form.instance, old_email, new_email, self.request)
+        return form.save()
+
     def after_save(self, form):
-        messages.success(self.request, _("Your profile is saved."))
+        if self.pending_email:
+            messages.success(
+                self.request,
+                _(
+                    "Your profile is saved. We sent a link to %(email)s: your email address "
+                    "changes when you follow it."
+                )
+                % {"email": self.pending_email},
+            )
+        else:
+            messages.success(self.request, _("Your profile is saved."))
         return HttpResponseRedirect(self.get_success_url())
+
+
+class EmailConfirmView(ThrottledPostMixin, TemplateView):
+    """``/accounts/email/confirm/<key>/``: the link of a confirmation mail. Showing it changes
+    nothing (mail scanners open links); its button confirms. No login needed: the key is the
+    proof. Posts throttled per client address (scope ``email_confirm``)."""
+
+    throttle_scope = "email_confirm"
+    template_name = "authfold/email_confirm.html"
+
+    def get(self, request, key):
+        try:
+            _user_pk, address, _written = read_key(key)
+        except ValidationError as error:
+            return self.refused(error)
+        return self.render_to_response(self.get_context_data(email=address))
+
+    def post(self, request, key):
+        try:
+            user = confirm_email(key, request)
+        except ValidationError as error:
+            return self.refused(error)
+        messages.success(
+            request, _("%(email)s is now your confirmed email address.") % {"email": user.email}
+        )
+        if request.user.is_authenticated:
+            return redirect("authfold:profile")
+        return redirect("authfold:login")
+
+    def refused(self, error):
+        """The page again, with why the key did not confirm anything (400)."""
+        context = self.get_context_data(
+            errors=error.messages, codes=[e.code for e in error.error_list]
+        )
+        return self.render_to_response(context, status=400)
 
 
 class LoginView(ThrottledPostMixin, auth_views.LoginView):

@@ -21,6 +21,7 @@ from authfold.accounts.caseless import (
     users_with_username,
 )
 from authfold.accounts.conf import authfold_setting, renamed_login_period
+from authfold.accounts.email_verification import with_confirmed_email
 from authfold.accounts.models import CaselessKey, RenameRecord
 from authfold.accounts.postgres_index import username_index_ready
 from authfold.accounts.throttling import FailedLoginThrottle, retry_after
@@ -245,8 +246,9 @@ class CaseInsensitiveModelBackend(ModelBackend):
         )
 
     def find_user_by_email(self, users, email):
-        """The account whose email is ``email`` in any case; a shared email logs nobody in."""
-        matches = list(users_with_email(users, email)[:MAX_TWINS_CONSIDERED])
+        """The account whose email is ``email`` in any case; a shared email logs nobody in, nor,
+        with mandatory verification, one still waiting for its confirmation link."""
+        matches = list(users_with_email(with_confirmed_email(users), email)[:MAX_TWINS_CONSIDERED])
         if len(matches) == 1:
             return matches[0]
         if matches:

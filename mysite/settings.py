@@ -237,3 +237,7 @@ REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
     "rest_framework.parsers.FormParser",
     "rest_framework.parsers.MultiPartParser",
 ]
+
+# A new account's address logs in and receives password resets only once the link mailed to it
+# is followed; a changed address waits for its link, and the old one is told.
+AUTHFOLD_EMAIL_VERIFICATION = "mandatory"

@@ -17,6 +17,13 @@ def fast_password_hasher(settings):
 
 
 @pytest.fixture(autouse=True)
+def email_verification_off(settings):
+    """The library's default, no email verification, whatever the demo host turns on: the suite's
+    tests of the rule change addresses at once; tests of verification ask for their mode."""
+    settings.AUTHFOLD_EMAIL_VERIFICATION = "none"
+
+
+@pytest.fixture(autouse=True)
 def fresh_caseless_keys_state():
     """Tests that migrate the accounts app backwards must not leave a stale "keys ready" answer."""
     forget_caseless_keys_state()

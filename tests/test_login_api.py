@@ -164,7 +164,12 @@ def test_token_from_any_case_opens_users_me(api):
     api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     response = api.get(ME_URL)
     assert response.status_code == 200
-    assert response.json() == {"id": user.pk, "username": "Maria", "email": "maria@example.com"}
+    assert response.json() == {
+        "id": user.pk,
+        "username": "Maria",
+        "email": "maria@example.com",
+        "pending_email": None,
+    }
 
 
 def test_users_me_refuses_a_request_without_token(api):

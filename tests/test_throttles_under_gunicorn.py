@@ -88,10 +88,15 @@ def demo_host(folder, cache, settings_text=""):
 
 @pytest.fixture(scope="module")
 def shipped(tmp_path_factory, django_db_setup, django_db_blocker):
-    """The demo host as shipped (no ``NUM_PROXIES``), counting in Redis."""
+    """The demo host as shipped (no ``NUM_PROXIES``), counting in Redis; a sign-up's address
+    logs in at once (optional verification), so it is one of the account's spellings here."""
     with (
         django_db_blocker.unblock(),
-        demo_host(tmp_path_factory.mktemp("shipped"), "redis") as host,
+        demo_host(
+            tmp_path_factory.mktemp("shipped"),
+            "redis",
+            'AUTHFOLD_EMAIL_VERIFICATION = "optional"\n',
+        ) as host,
     ):
         yield host
 

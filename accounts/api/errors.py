@@ -36,6 +36,24 @@ class CurrentUserErrorSerializer(serializers.Serializer):
 
     username = messages(_("Why the new username was refused (taken in any case, too long, ...)."))
     email = messages(_("Why the new email was refused (missing, invalid, taken in any case)."))
+    current_password = messages(
+        _("A new email needs the current password: missing or incorrect (nothing changed).")
+    )
+    non_field_errors = messages(_("Refusals of the body as a whole (not a JSON object)."))
+    detail = serializers.CharField(
+        required=False, help_text=_("The body could not be read (malformed JSON).")
+    )
+
+
+class EmailConfirmErrorSerializer(serializers.Serializer):
+    """A refused email confirmation: the key, or the address it confirms."""
+
+    key = messages(
+        _("Why the key was refused (key_invalid: used, replaced or mangled; key_expired).")
+    )
+    email = messages(
+        _("The address was taken by another account since it was asked for (email_taken).")
+    )
     non_field_errors = messages(_("Refusals of the body as a whole (not a JSON object)."))
     detail = serializers.CharField(
         required=False, help_text=_("The body could not be read (malformed JSON).")

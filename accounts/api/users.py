@@ -17,7 +17,6 @@ from authfold.accounts.conf import SIGNUP_CLOSED, authfold_setting
 from authfold.accounts.serializers import (
     CurrentUserSerializer,
     RegistrationSerializer,
-    UserSerializer,
 )
 from authfold.accounts.throttling import ScopedRateThrottle, WriteScopedRateThrottle
 
@@ -81,18 +80,23 @@ class RegistrationView(BodyLimitMixin, generics.CreateAPIView):
 @extend_schema_view(
     get=extend_schema(
         summary=_("Show your account"),
-        description=_("The account the token (or session) belongs to."),
-        responses={200: UserSerializer, 401: UNAUTHENTICATED},
+        description=_(
+            "The account the token (or session) belongs to, with the new address waiting for "
+            "its confirmation link, if any (pending_email)."
+        ),
+        responses={200: CurrentUserSerializer, 401: UNAUTHENTICATED},
     ),
     patch=extend_schema(
         summary=_("Change your username or email"),
         description=_(
             "Send only what changes. The same rule as sign-up applies; changing the case of your "
-            "own username is allowed. An account without an email must add one. Throttled per "
-            "account (scope “profile”)."
+            "own username is allowed. An account without an email must add one. A new email "
+            "needs current_password; with email verification on, it stays pending_email (and "
+            "email unchanged) until the link mailed to it is followed, and the old address is "
+            "told once it changes. Throttled per account (scope “profile”)."
         ),
         responses={
-            200: UserSerializer,
+            200: CurrentUserSerializer,
             400: OpenApiResponse(
                 CurrentUserErrorSerializer,
                 description=_("Some field was refused; nothing was changed."),

@@ -5,7 +5,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from tests.api.errors import error_codes
-from tests.factories import UserFactory
+from tests.factories import DEFAULT_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +26,12 @@ def test_changing_your_account_needs_credentials(api_client):
 def test_reading_your_account_shows_id_username_and_email(signed_in):
     user = UserFactory(username="maria", email="maria@example.com")
     response = signed_in(user).get(URL)
-    assert response.json() == {"id": user.pk, "username": "maria", "email": "maria@example.com"}
+    assert response.json() == {
+        "id": user.pk,
+        "username": "maria",
+        "email": "maria@example.com",
+        "pending_email": None,
+    }
 
 
 def test_an_account_may_change_the_case_of_its_own_username(signed_in):
@@ -40,7 +45,9 @@ def test_an_account_may_change_the_case_of_its_own_username(signed_in):
 
 def test_an_account_may_change_the_case_of_its_own_email(signed_in):
     user = UserFactory(email="maria@example.com")
-    response = signed_in(user).patch(URL, {"email": "Maria@Example.com"}, format="json")
+    response = signed_in(user).patch(
+        URL, {"email": "Maria@Example.com", "current_password": DEFAULT_PASSWORD}, format="json"
+    )
     assert response.status_code == 200
     user.refresh_from_db()
     assert user.email == "Maria@example.com"
@@ -107,7 +114,11 @@ def test_an_account_without_an_email_must_add_one_with_its_first_change(signed_i
     client = signed_in(user)
     response = client.patch(URL, {"username": "Maria"}, format="json")
     assert error_codes(response) == {"email": ["email_required"]}
-    response = client.patch(URL, {"username": "Maria", "email": "m@example.com"}, format="json")
+    response = client.patch(
+        URL,
+        {"username": "Maria", "email": "m@example.com", "current_password": DEFAULT_PASSWORD},
+        format="json",
+    )
     assert response.status_code == 200
 
 

@@ -29,6 +29,7 @@ def served_schema(api_client):
         ("/api/users/me/", "get", {"200", "401"}),
         ("/api/users/me/", "patch", {"200", "400", "401", "403", "413", "429"}),
         ("/api/auth/logout/", "post", {"204", "401", "413"}),
+        ("/api/auth/email/confirm/", "post", {"200", "400", "413", "429"}),
     ],
 )
 def test_the_schema_declares_each_operations_refusals(served_schema, path, method, statuses):
@@ -41,7 +42,14 @@ def test_the_schema_declares_each_operations_refusals(served_schema, path, metho
         ("/api/users/", "post", "400", {"username", "email", "password", "non_field_errors"}),
         ("/api/users/", "post", "403", {"detail"}),
         ("/api/users/", "post", "429", {"detail"}),
-        ("/api/users/me/", "patch", "400", {"username", "email", "non_field_errors"}),
+        (
+            "/api/users/me/",
+            "patch",
+            "400",
+            {"username", "email", "current_password", "non_field_errors"},
+        ),
+        ("/api/auth/email/confirm/", "post", "400", {"key", "email"}),
+        ("/api/auth/email/confirm/", "post", "429", {"detail"}),
         ("/api/users/me/", "get", "401", {"detail"}),
         ("/api/auth/logout/", "post", "401", {"detail"}),
     ],
@@ -59,6 +67,33 @@ def test_the_registration_schema_never_returns_the_password(served_schema):
     ]["schema"]["$ref"]
     component = served_schema["components"]["schemas"][reference.rsplit("/", 1)[1]]
     assert set(component["properties"]) == {"id", "username", "email", "token"}
+
+
+def component_of(served_schema, schema):
+    return served_schema["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+
+
+def test_the_schema_shows_the_pending_email_and_takes_the_current_password(served_schema):
+    patch = served_schema["paths"]["/api/users/me/"]["patch"]
+    request = component_of(
+        served_schema, patch["requestBody"]["content"]["application/json"]["schema"]
+    )
+    response = component_of(
+        served_schema, patch["responses"]["200"]["content"]["application/json"]["schema"]
+    )
+    assert "current_password" in request["properties"]
+    assert "pending_email" not in request["properties"]
+    assert "pending_email" in response["properties"]
+    assert "current_password" not in response["properties"]
+
+
+def test_the_email_confirmation_needs_no_login_in_the_schema(served_schema):
+    operation = served_schema["paths"]["/api/auth/email/confirm/"]["post"]
+    assert "security" not in operation  # as the token login: no credentials asked
+    request = component_of(
+        served_schema, operation["requestBody"]["content"]["application/json"]["schema"]
+    )
+    assert request["required"] == ["key"]
 
 
 def test_the_interactive_docs_are_served(api_client):

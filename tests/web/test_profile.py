@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from authfold.accounts.forms import ProfileForm
 from authfold.accounts.keys import CaselessConflict
-from tests.factories import UserFactory
+from tests.factories import DEFAULT_PASSWORD, UserFactory
 from tests.web.pages import error_codes, take_after_check
 
 pytestmark = pytest.mark.django_db
@@ -70,7 +70,10 @@ def test_profile_lets_an_account_change_the_case_of_its_own_username(client, mar
 
 
 def test_profile_lets_an_account_keep_its_email_in_another_case(client, maria):
-    response = client.post(reverse("authfold:profile"), profile_data(email="Maria@Example.com"))
+    response = client.post(
+        reverse("authfold:profile"),
+        profile_data(email="Maria@Example.com", current_password=DEFAULT_PASSWORD),
+    )
     assert response.status_code == 302
     maria.refresh_from_db()
     assert maria.email == "Maria@example.com"

@@ -22,9 +22,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections
 from tqdm import tqdm
 
-from authfold.accounts.caseless import caseless_keys_ready
+from authfold.accounts.caseless import caseless_keys_ready, table_ready
 from authfold.accounts.keys import claims_ready, clear_orphan_claims, orphan_claims
-from authfold.accounts.models import CaselessKey, IdentifierClaim, RenameRecord
+from authfold.accounts.models import CaselessKey, IdentifierClaim, RenameRecord, UnconfirmedEmail
 from authfold.data_migrations.claims import repair_claims
 from authfold.data_migrations.detection import Survey
 from authfold.data_migrations.email_claims import grandfathered_email_groups
@@ -228,12 +228,44 @@ class Command(BaseCommand):
         self.grandfathered_groups = self.grandfathered(summary)
         self.deviation_emails = deviation_domain_emails(get_user_model(), self.using)
         summary["deviation_domain_emails"] = len(self.deviation_emails)
+        self.unconfirmed = self.unconfirmed_emails(summary)
         writer = {"text": self.report_text, "json": self.report_json, "csv": self.report_csv}
         writer[self.format](usernames, emails, survey.blank_emails(), summary, lookalikes)
         if self.format == "text" and self.grandfathered_groups:
             self.report_grandfathered_text(self.grandfathered_groups)
         if self.format == "text" and self.deviation_emails:
             self.report_deviation_emails_text(self.deviation_emails)
+        if self.format == "text" and self.unconfirmed:
+            self.report_unconfirmed_text(self.unconfirmed)
+
+    def unconfirmed_emails(self, summary):
+        """The accounts whose address still waits for its confirmation link (id, username, email,
+        since when), counted in ``summary``; ``[]`` before the table exists."""
+        if not table_ready(UnconfirmedEmail, self.using):
+            return []
+        rows = list(
+            UnconfirmedEmail.objects.using(self.using)
+            .order_by("user_id")
+            .values_list("user_id", "user__username", "user__email", "created_at")
+        )
+        summary["unconfirmed_emails"] = len(rows)
+        return rows
+
+    def report_unconfirmed_text(self, rows):
+        write = self.stdout.write
+        write("")
+        write(self.style.MIGRATE_HEADING(f"Unconfirmed email addresses: {len(rows)}"))
+        when = "%Y-%m-%d %H:%M"
+        write(
+            table(
+                [(pk, name, email, since.strftime(when)) for pk, name, email, since in rows],
+                ("id", "username", "email", "since"),
+            )
+        )
+        write(
+            "With AUTHFOLD_EMAIL_VERIFICATION = 'mandatory' these addresses log in and receive "
+            "password resets only once confirmed."
+        )
 
     def grandfathered(self, summary):
         """From migration 0007 on: the grandfathered email groups, counted in ``summary`` with
@@ -304,6 +336,11 @@ class Command(BaseCommand):
             for pk, name, email, a_label in self.deviation_emails
         ]
         out.write(', "deviation_domain_emails": ' + json.dumps(deviations), ending="")
+        unconfirmed = [
+            {"id": pk, "username": name, "email": email, "since": since.isoformat()}
+            for pk, name, email, since in self.unconfirmed
+        ]
+        out.write(', "unconfirmed_emails": ' + json.dumps(unconfirmed), ending="")
         out.write(', "summary": ', ending="")
         out.write(json.dumps(summary) + "}")
 
@@ -328,6 +365,8 @@ class Command(BaseCommand):
             writer.writerow(
                 ("deviation_domain_email", a_label or "", pk, username, email, "", "", "")
             )
+        for pk, username, email, _since in self.unconfirmed:
+            writer.writerow(("unconfirmed_email", "", pk, username, email, "", "", ""))
 
     def report_text(self, usernames, emails, blank_emails, summary, lookalikes):
         write = self.stdout.write

@@ -1,0 +1,253 @@
+"""Email verification: the signed link that proves an address, the change that waits for it, and
+the notice that tells the old address.
+
+``AUTHFOLD_EMAIL_VERIFICATION`` decides how far an address is trusted before its link is followed:
+``"none"`` applies a change at once; ``"optional"`` keeps a changed address pending
+(:class:`~authfold.accounts.models.PendingEmailChange`) until confirmed, and mails a sign-up's
+address a link though it counts at once; ``"mandatory"`` also keeps a sign-up's address from
+logging in and from receiving password resets until confirmed
+(:class:`~authfold.accounts.models.UnconfirmedEmail`). Accounts without a row count as confirmed.
+
+A key is ``django.core.signing`` over the account, the address and the moment its row was written:
+it proves the mailbox, expires after ``AUTHFOLD_EMAIL_CONFIRMATION_DAYS``, and a later change
+(a new row) makes it worthless. Mails go out only once the transaction that decided them commits.
+"""
+
+import calendar
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.sites.shortcuts import get_current_site
+from django.core import signing
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from authfold.accounts.caseless import email_key, table_ready
+from authfold.accounts.conf import authfold_setting
+from authfold.accounts.keys import CaselessConflict
+from authfold.accounts.models import PendingEmailChange, UnconfirmedEmail
+from authfold.accounts.user_model import form_user_model
+from authfold.accounts.validators import EMAIL_TAKEN, validate_email_unclaimed
+
+User = form_user_model()
+
+VERIFICATION_MODES = ("none", "optional", "mandatory")
+SALT = "authfold.accounts.email_verification"
+
+KEY_INVALID = _(
+    "This confirmation link is not valid: it was used already, a newer one replaced it, or it "
+    "was copied incompletely."
+)
+KEY_EXPIRED = _(
+    "This confirmation link has expired. Change your email address again to get a new one."
+)
+PASSWORD_REQUIRED = _("Enter your current password to change your email address.")
+PASSWORD_INCORRECT = _("Your current password was entered incorrectly. Please enter it again.")
+
+
+def verification_mode():
+    """The project's ``AUTHFOLD_EMAIL_VERIFICATION``; a misspelt value fails loudly, never open."""
+    mode = authfold_setting("AUTHFOLD_EMAIL_VERIFICATION")
+    if mode not in VERIFICATION_MODES:
+        raise ImproperlyConfigured(
+            f"AUTHFOLD_EMAIL_VERIFICATION must be one of {', '.join(VERIFICATION_MODES)}; "
+            f"it is {mode!r}."
+        )
+    return mode
+
+
+def confirmation_required_to_log_in():
+    """Whether an unconfirmed sign-up address is kept from email login and password reset."""
+    return verification_mode() == "mandatory"
+
+
+def with_confirmed_email(users):
+    """``users`` without the accounts whose address still waits for its confirmation, when
+    verification is mandatory (and the table exists: code deployed before ``migrate``)."""
+    if not confirmation_required_to_log_in() or not table_ready(UnconfirmedEmail, users.db):
+        return users
+    return users.filter(unconfirmed_email__isnull=True)
+
+
+def changes_email(old_email, new_email):
+    """Whether a submitted address differs from the stored one (a blank one is never kept)."""
+    return not old_email or new_email != old_email
+
+
+# Keys.
+
+
+def stamp(moment):
+    """A row's write time as whole microseconds, the same before and after a database round trip."""
+    return calendar.timegm(moment.utctimetuple()) * 1_000_000 + moment.microsecond
+
+
+def confirmation_key(user_pk, email, written_at):
+    """The signed key that confirms ``email`` for the account, while its row is the one written
+    at ``written_at``."""
+    return signing.dumps([user_pk, email, stamp(written_at)], salt=SALT, compress=True)
+
+
+def read_key(key):
+    """The account, address and stamp a key names; ``ValidationError`` for a bad or old key."""
+    max_age = timedelta(days=authfold_setting("AUTHFOLD_EMAIL_CONFIRMATION_DAYS"))
+    try:
+        value = signing.loads(key, salt=SALT, max_age=max_age)
+    except signing.SignatureExpired as error:
+        raise ValidationError(KEY_EXPIRED, code="key_expired") from error
+    except signing.BadSignature as error:
+        raise ValidationError(KEY_INVALID, code="key_invalid") from error
+    if not (
+        isinstance(value, list)
+        and len(value) == 3
+        and isinstance(value[1], str)
+        and all(isinstance(part, int) for part in (value[0], value[2]))
+    ):
+        raise ValidationError(KEY_INVALID, code="key_invalid")
+    return value
+
+
+# Changing, confirming.
+
+
+def change_email(user, old_email, new_email, request):
+    """Call inside the transaction that saves ``user``, whose ``email`` is now ``new_email``.
+
+    When the change must wait for confirmation (a new mailbox, verification on), ``user.email``
+    goes back to ``old_email`` and ``new_email`` is kept pending, its link mailed after commit.
+    Otherwise the change stands, any older pending change is dropped and the old address is
+    told after commit; a first address (a legacy account had none) is unconfirmed, as a
+    sign-up's is. Returns the pending address, or ``None``.
+    """
+    if verification_mode() != "none" and old_email and email_key(new_email) != email_key(old_email):
+        user.email = old_email
+        pending, _created = PendingEmailChange.objects.update_or_create(
+            user=user, defaults={"email": new_email, "requested_at": timezone.now()}
+        )
+        key = confirmation_key(user.pk, new_email, pending.requested_at)
+        mail_after_commit(confirmation_mail(user, new_email, key, request), new_email)
+        return new_email
+    PendingEmailChange.objects.filter(user=user).delete()
+    if old_email:
+        # Still the same mailbox (the keys are equal): an unconfirmed address stays unconfirmed.
+        UnconfirmedEmail.objects.filter(user=user).update(email=new_email)
+        notify_old_address(user, old_email, new_email, request)
+    else:
+        start_verification(user, request)
+    return None
+
+
+def start_verification(user, request):
+    """For a new account (inside its sign-up's transaction): its address is unconfirmed until
+    the link mailed to it (after commit) is followed. Nothing when verification is off."""
+    if verification_mode() == "none" or not user.email:
+        return
+    row, _created = UnconfirmedEmail.objects.update_or_create(
+        user=user, defaults={"email": user.email, "created_at": timezone.now()}
+    )
+    key = confirmation_key(user.pk, user.email, row.created_at)
+    mail_after_commit(confirmation_mail(user, user.email, key, request), user.email)
+
+
+def pending_email(user):
+    """The address ``user`` asked to change to and has not confirmed yet, or ``None``."""
+    return (
+        PendingEmailChange.objects.filter(user_id=user.pk).values_list("email", flat=True).first()
+    )
+
+
+def confirm_email(key, request):
+    """Makes the address a key names the account's confirmed email; returns the account.
+
+    A pending change is saved through the account's ordinary ``save()``, so the database has the
+    last word: an address another account took meanwhile is ``email_taken``, never a twin.
+    Raises ``ValidationError`` (codes ``key_invalid``, ``key_expired``, ``email_taken``, ...).
+    """
+    user_pk, address, written = read_key(key)
+    with transaction.atomic():
+        user = User._default_manager.select_for_update().filter(pk=user_pk).first()
+        if user is None:
+            raise ValidationError(KEY_INVALID, code="key_invalid")
+        pending = PendingEmailChange.objects.select_for_update().filter(user=user).first()
+        if pending and pending.email == address and stamp(pending.requested_at) == written:
+            return confirm_change(user, pending, request)
+        unconfirmed = UnconfirmedEmail.objects.select_for_update().filter(user=user).first()
+        if (
+            unconfirmed
+            and stamp(unconfirmed.created_at) == written
+            and email_key(address) == email_key(user.email)
+        ):
+            unconfirmed.delete()
+            return user
+    raise ValidationError(KEY_INVALID, code="key_invalid")
+
+
+def confirm_change(user, pending, request):
+    """The pending address becomes the account's email (inside ``confirm_email``'s transaction)."""
+    validate_email_unclaimed(pending.email, exclude_pk=user.pk)
+    old_email, user.email = user.email, pending.email
+    try:
+        with transaction.atomic():
+            user.save(update_fields=["email"])
+    except CaselessConflict as conflict:
+        raise ValidationError(EMAIL_TAKEN, code="email_taken") from conflict
+    pending.delete()
+    # The link reached the new mailbox: confirmed.
+    UnconfirmedEmail.objects.filter(user=user).delete()
+    if old_email:
+        notify_old_address(user, old_email, user.email, request)
+    return user
+
+
+# Mails.
+
+
+def site_context(request):
+    site = get_current_site(request)
+    return {"site_name": site.name, "domain": site.domain}
+
+
+def confirmation_mail(user, email, key, request):
+    """Subject and body of the mail that carries ``email``'s confirmation link."""
+    context = {
+        **site_context(request),
+        "user": user,
+        "email": email,
+        "link": request.build_absolute_uri(reverse("authfold:email_confirm", args=[key])),
+        "key": key,
+        "days": authfold_setting("AUTHFOLD_EMAIL_CONFIRMATION_DAYS"),
+    }
+    return render_mail("authfold/email/email_confirmation", context)
+
+
+def notify_old_address(user, old_email, new_email, request):
+    """After commit, tells ``old_email`` that the account's address changed, when, and whom to
+    contact if the change was not its owner's (a reset no longer reaches the old address)."""
+    context = {
+        **site_context(request),
+        "user": user,
+        "old_email": old_email,
+        "new_email": new_email,
+        "changed_at": timezone.now(),
+        "support": authfold_setting("AUTHFOLD_SUPPORT_CONTACT") or settings.DEFAULT_FROM_EMAIL,
+    }
+    mail_after_commit(render_mail("authfold/email/email_changed", context), old_email)
+
+
+def render_mail(template_prefix, context):
+    subject = render_to_string(f"{template_prefix}_subject.txt", context)
+    # A header holds one line.
+    subject = " ".join(subject.splitlines()).strip()
+    return subject, render_to_string(f"{template_prefix}_body.txt", context)
+
+
+def mail_after_commit(mail, recipient):
+    """Sends ``(subject, body)`` to ``recipient`` once the current transaction commits (at once
+    outside one): a change rolled back mails nobody."""
+    subject, body = mail
+    transaction.on_commit(lambda: send_mail(subject, body, None, [recipient]))

@@ -7,6 +7,7 @@ is published with ``bench/run ... --publish`` (or by copying its ``run-N.json`` 
 """
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -51,7 +52,7 @@ def page(folder=PUBLISHED):
             "",
             markdown_report(run).replace("\n### ", "\n#### "),
         ]
-    return "\n".join(sections).rstrip() + "\n"
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(sections)).rstrip() + "\n"
 
 
 def users_of(run):

@@ -261,12 +261,12 @@ def caseless_keys_ready(using):
 def table_ready(model, using):
     """Whether ``model``'s table exists on database ``using`` (remembered once it does)."""
     table = model._meta.db_table
-    if (using, table) in _ready_tables:
-        return True
-    if table in connections[using].introspection.table_names():
-        _ready_tables.add((using, table))
-        return True
-    return False
+    if (using, table) not in _ready_tables:
+        # Every table there now is remembered from this one look, not in a later login's.
+        _ready_tables.update(
+            (using, name) for name in connections[using].introspection.table_names()
+        )
+    return (using, table) in _ready_tables
 
 
 _skeletons_ready_aliases = set()

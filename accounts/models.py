@@ -6,7 +6,7 @@ the log of renames.
 
 from django.conf import settings
 from django.db import models
-from django.db.models.signals import pre_delete
+from django.db.models.signals import post_delete, pre_delete
 from django.dispatch import receiver
 
 from authfold.accounts.caseless import table_ready
@@ -206,3 +206,46 @@ def drop_email_verification_rows(sender, instance, using, **kwargs):
     for model in (PendingEmailChange, UnconfirmedEmail):
         if table_ready(model, using):
             model._default_manager.using(using).filter(user_id=instance.pk).delete()
+
+
+class LoginFailures(models.Model):
+    """An account's recent failed logins (throttle scope ``login_account``), beside the user.
+
+    The login's own statement reads this row with the user, so a right password costs no second
+    round trip to a cache; it is written only when a password is wrong.
+    """
+
+    # No reverse accessor: the login statement puts its column on the user under its own name.
+    # No cascade either: code deployed before this table's migration must still delete users;
+    # forget_login_failures deletes the row once the table is there.
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        primary_key=True,
+        related_name="+",
+    )
+    # When each failure happened (seconds since the epoch, newest first, space-separated): DRF's
+    # sliding-window history, as the cache held it. Times older than the rate's period are
+    # ignored when read and dropped on the next failure.
+    failed_at = models.TextField(default="")
+
+    class Meta:
+        verbose_name = "login failures"
+        verbose_name_plural = "login failures"
+
+    def __str__(self):
+        return f"failed logins of user {self.user_id}"
+
+
+def forget_login_failures(sender, instance, using, **kwargs):
+    """``post_delete`` of a user: its failed logins go with it (where the table exists yet)."""
+    if table_ready(LoginFailures, using):
+        LoginFailures.objects.using(using).filter(user_id=instance.pk).delete()
+
+
+post_delete.connect(
+    forget_login_failures,
+    sender=settings.AUTH_USER_MODEL,
+    dispatch_uid="authfold-forget-login-failures",
+)

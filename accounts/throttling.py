@@ -6,20 +6,23 @@ Scopes and what each counts (rates in ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
   web pages (POSTs only there);
 - ``profile``: changes per account;
 - ``email_confirm``: email confirmations per client address (API and web page alike);
-- ``login_account``: failed logins per account, whatever the spelling (the backend asks).
+- ``login_account``: failed logins per account, whatever the spelling (the backend asks); kept
+  beside the account (``LoginFailures``), which the login's own statement reads, and in the cache
+  for names without an account.
 
 Clients are told apart by ``REMOTE_ADDR``. ``X-Forwarded-For`` is read only when the project
 declares how many proxies of its own append to it (``REST_FRAMEWORK["NUM_PROXIES"]``): anybody can
 send that header, and DRF's default (``None``) keys on the whole of it, so a new forged value per
 request escaped the throttle and a forged ``127.0.0.1`` throttled the real one.
 
-The counters live in Django's ``default`` cache. Only a cache every worker shares (Redis, the
+The other counters live in Django's ``default`` cache. Only a cache every worker shares (Redis, the
 database cache) makes a limit hold on a server with several processes; with the local-memory
 cache each worker counts alone.
 """
 
 import math
 
+from django.db import router, transaction
 from rest_framework import throttling
 from rest_framework.settings import api_settings
 
@@ -104,6 +107,58 @@ class FailedLoginThrottle(ProjectRatesMixin, throttling.SimpleRateThrottle):
         if self.rate is not None:
             self.allows_another_try()  # reads the history and drops what has expired
             self.throttle_success()
+
+
+class AccountLoginThrottle(FailedLoginThrottle):
+    """:class:`FailedLoginThrottle` for a name that has an account: its failures are kept in the
+    account's ``LoginFailures`` row, which every worker shares, so no cache is asked.
+
+    The history comes with the user when the login statement found it (``failed_logins``, its
+    ``authfold_failed_logins`` column; ``None`` when there is no row); otherwise one query reads it.
+    """
+
+    NOT_READ = object()
+
+    def __init__(self, user, failed_logins=NOT_READ):
+        super().__init__(user.get_username())
+        self.user = user
+        self.failed_logins = failed_logins
+
+    def allows_another_try(self):
+        if self.rate is None:
+            return True
+        if self.failed_logins is self.NOT_READ:
+            self.failed_logins = self.stored_failures().values_list("failed_at", flat=True).first()
+        self.history = parse_failed_at(self.failed_logins)
+        self.now = self.timer()
+        while self.history and self.history[-1] <= self.now - self.duration:
+            self.history.pop()
+        return len(self.history) < self.num_requests
+
+    def record_failure(self):
+        """Adds this failure to the account's row, locked, so failures counted at the same moment
+        by other workers are kept (read, append and write in one transaction)."""
+        if self.rate is None:
+            return
+        failures = self.stored_failures()
+        with transaction.atomic(using=failures.db):
+            row, _ = failures.select_for_update().get_or_create(user_id=self.user.pk)
+            self.failed_logins = row.failed_at
+            self.allows_another_try()  # the history as stored, without what has expired
+            self.history.insert(0, self.now)
+            row.failed_at = " ".join(repr(moment) for moment in self.history)
+            row.save(update_fields=["failed_at"])
+
+    def stored_failures(self):
+        from authfold.accounts.models import LoginFailures
+
+        using = router.db_for_write(LoginFailures, instance=self.user)
+        return LoginFailures.objects.using(using).filter(user_id=self.user.pk)
+
+
+def parse_failed_at(failed_at):
+    """``LoginFailures.failed_at`` as DRF's throttle history: times, newest first."""
+    return [float(moment) for moment in (failed_at or "").split()]
 
 
 def retry_after(throttle):

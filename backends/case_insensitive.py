@@ -16,17 +16,19 @@ from authfold.accounts.caseless import (
     caseless_keys_ready,
     normalize_username,
     same_username,
+    table_ready,
     username_digest,
     users_with_email,
     users_with_username,
 )
 from authfold.accounts.conf import authfold_setting, renamed_login_period
 from authfold.accounts.email_verification import with_confirmed_email
-from authfold.accounts.models import CaselessKey, RenameRecord
+from authfold.accounts.models import CaselessKey, LoginFailures, RenameRecord
 from authfold.accounts.postgres_index import username_index_ready
-from authfold.accounts.throttling import FailedLoginThrottle, retry_after
+from authfold.accounts.throttling import AccountLoginThrottle, FailedLoginThrottle, retry_after
 from authfold.accounts.user_model import caseless_rule_applies
 from authfold.backends.lookup_statement import (
+    FAILED_LOGINS,
     LIMIT,
     converted_renamed_at,
     lookup_parameters,
@@ -90,7 +92,7 @@ class CaseInsensitiveModelBackend(ModelBackend):
         if not users:
             # Failed logins count per account, whichever spelling or email was typed; a name
             # without an account counts under its own key, so the answers never tell the two apart.
-            throttle = FailedLoginThrottle(str(username))
+            throttle = self.failed_login_throttle(None, username)
             if not throttle.allows_another_try():
                 self.refuse_throttled_login(request, throttle)
             # Run the default password hasher once to reduce the timing difference between an
@@ -98,7 +100,7 @@ class CaseInsensitiveModelBackend(ModelBackend):
             user_model().set_password(password)
             throttle.record_failure()
             return None
-        throttles = {user.pk: FailedLoginThrottle(user.get_username()) for user in users}
+        throttles = {user.pk: self.failed_login_throttle(user, username) for user in users}
         open_to_try = [user for user in users if throttles[user.pk].allows_another_try()]
         if not open_to_try:
             self.refuse_throttled_login(request, throttles[users[0].pk])
@@ -112,6 +114,16 @@ class CaseInsensitiveModelBackend(ModelBackend):
         for user in open_to_try:
             throttles[user.pk].record_failure()
         return None
+
+    def failed_login_throttle(self, user, login):
+        """The account's own failure count, read with the user where the login statement joined
+        it (no second round trip); before that table's migration, the cache's, as for a name
+        without an account."""
+        if user is None or not table_ready(LoginFailures, user._state.db):
+            return FailedLoginThrottle(user.get_username() if user is not None else str(login))
+        if hasattr(user, FAILED_LOGINS):
+            return AccountLoginThrottle(user, getattr(user, FAILED_LOGINS))
+        return AccountLoginThrottle(user)
 
     def refuse_throttled_login(self, request, throttle):
         """Too many failed logins for this account: no password is checked, by this backend or
@@ -202,8 +214,9 @@ class CaseInsensitiveModelBackend(ModelBackend):
         period = renamed_login_period()
         since = None if period is None else timezone.now() - period
         connection = connections[using]
+        failures = LoginFailures if table_ready(LoginFailures, using) else None
         statement = lookup_statement(
-            using, user_model, CaselessKey, RenameRecord, indexed, renamed=since is not None
+            using, user_model, CaselessKey, RenameRecord, indexed, since is not None, failures
         )
         parameters = lookup_parameters(connection, login, username_digest(login), indexed, since)
         found = list(user_model._default_manager.db_manager(using).raw(statement, parameters))

@@ -17,6 +17,9 @@ Branches, each one index lookup, ``UNION ALL``:
 
 A row found through the rename log carries that old name in ``authfold_renamed_from`` and the
 rename's date in ``authfold_renamed_at``; the others carry NULLs.
+
+Every branch joins the account's failed logins (``LEFT JOIN``, by primary key) into
+``authfold_failed_logins``, so the per-account throttle needs no second round trip.
 """
 
 from django.db import connections
@@ -28,17 +31,27 @@ LIMIT = 20
 
 RENAMED_FROM = "authfold_renamed_from"
 RENAMED_AT = "authfold_renamed_at"
+FAILED_LOGINS = "authfold_failed_logins"
 
 _statements = {}
 
 
-def lookup_statement(using, user_model, key_model, record_model, indexed, renamed):
+def lookup_statement(
+    using, user_model, key_model, record_model, indexed, renamed, failures_model=None
+):
     """The SQL of the lookup on database ``using``; parameters in the order
-    :func:`lookup_parameters` gives them. Cached: the same arguments give the same text."""
-    cache_key = (using, user_model._meta.label, indexed, renamed)
+    :func:`lookup_parameters` gives them. Cached: the same arguments give the same text.
+    ``failures_model``: the failed-logins table to join, ``None`` before its migration."""
+    cache_key = (using, user_model._meta.label, indexed, renamed, failures_model is not None)
     if cache_key not in _statements:
         _statements[cache_key] = write_statement(
-            connections[using], user_model, key_model, record_model, indexed, renamed
+            connections[using],
+            user_model,
+            key_model,
+            record_model,
+            indexed,
+            renamed,
+            failures_model,
         )
     return _statements[cache_key]
 
@@ -62,7 +75,9 @@ def converted_renamed_at(connection, record_model, value):
     return value
 
 
-def write_statement(connection, user_model, key_model, record_model, indexed, renamed):
+def write_statement(
+    connection, user_model, key_model, record_model, indexed, renamed, failures_model=None
+):
     """The statement's text (see the module docstring)."""
     quote = connection.ops.quote_name
     users = quote(user_model._meta.db_table)
@@ -85,6 +100,11 @@ def write_statement(connection, user_model, key_model, record_model, indexed, re
             f"CAST(NULL AS {text}) AS {RENAMED_FROM}, CAST(NULL AS {moment}) AS {RENAMED_AT}"
         )
     user_pk = column(user_model, user_model._meta.pk.name)
+    if failures_model is not None:
+        # Joined once here, every branch reads its rows' failures ("FROM users LEFT JOIN ...").
+        failures = quote(failures_model._meta.db_table)
+        selected += f", {column(failures_model, 'failed_at')} AS {FAILED_LOGINS}"
+        users += f" LEFT JOIN {failures} ON {user_pk} = {column(failures_model, 'user')}"
     if indexed:
         branches = [
             f"SELECT {selected}, {not_renamed} FROM {users} "

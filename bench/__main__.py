@@ -1,4 +1,4 @@
-"""``python -m bench`` (or ``bench/run``): every figure of issue 8 on each database, one command.
+"""``python -m bench`` (or ``bench/run``): every benchmark figure on each database, one command.
 
 Each database runs in its own process (``bench.measure``) against its own ``authfold_bench*``
 database, created empty and dropped afterwards unless ``--keep``. The results land in
@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 def parse_arguments(argv):
     parser = argparse.ArgumentParser(
-        prog="bench/run", description="Benchmarks of issue 8, ours against exact and naive."
+        prog="bench/run", description="Benchmarks: ours against the floor (and the naive retrofit)."
     )
     parser.add_argument("--users", type=int, default=1_000_000, help="users per database")
     parser.add_argument(
@@ -49,6 +49,11 @@ def parse_arguments(argv):
         help=f"measure only these ({', '.join(FIGURES)}); all by default",
     )  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep the benchmark databases")
+    parser.add_argument(
+        "--publish",
+        action="store_true",
+        help="also keep the run in bench/published/ and write docs/benchmarks.md from it",
+    )
     arguments = parser.parse_args(argv)
     if arguments.twin_groups is None:
         arguments.twin_groups = arguments.users // 100
@@ -140,10 +145,18 @@ def main(argv=None):
     }
     for database in arguments.databases:
         run["databases"][database] = run_database(database, arguments)
+    run["load_average_at_end"] = os.getloadavg()
     (RESULTS / f"run-{arguments.users}.json").write_text(json.dumps(run, indent=2))
     report = markdown_report(run)
     (RESULTS / f"report-{arguments.users}.md").write_text(report)
     print(report)
+    if arguments.publish:
+        from bench import publish
+
+        name = f"{run['started'][:16].replace(':', '')}-{'-'.join(arguments.databases)}.json"
+        publish.PUBLISHED.mkdir(exist_ok=True)
+        (publish.PUBLISHED / name).write_text(json.dumps(run, indent=2) + "\n")
+        publish.main()
 
 
 if __name__ == "__main__":

@@ -1,22 +1,28 @@
 """Side-by-side timing: contenders take turns in shuffled order, each figure is a median."""
 
+import contextlib
 import statistics
 import time
 
 
-def compare(contenders, inputs, repeat, rng, scanning=(), scanning_repeat=None):
+def compare(contenders, inputs, repeat, rng, scanning=(), scanning_repeat=None, around=None):
     """Time each contender on the same inputs, interleaved; returns ``{name: summary}``.
 
     ``contenders`` maps a name to ``call(input)``; ``inputs(round)`` gives one round's input per
     contender. Contenders named in ``scanning`` read the whole table per call, so they run on
     ``scanning_repeat`` rounds spread evenly over the ``repeat`` rounds, not on every round.
+    ``around`` maps a name to a context manager factory entered around each of its calls,
+    outside the timed part (plain Django: authfold's receivers disconnected).
     """
+    around = around or {}
+    untimed = contextlib.nullcontext
     scanning_repeat = min(scanning_repeat or repeat, repeat)
     stride = max(1, repeat // scanning_repeat)
     durations = {name: [] for name in contenders}
     outcomes = {name: [] for name in contenders}
     for name, call in contenders.items():  # warm-up: connections, caches, the plan cache
-        call(inputs(-1)[name])
+        with around.get(name, untimed)():
+            call(inputs(-1)[name])
     for round_number in range(repeat):
         given = inputs(round_number)
         names = [
@@ -27,9 +33,10 @@ def compare(contenders, inputs, repeat, rng, scanning=(), scanning_repeat=None):
         ]
         rng.shuffle(names)
         for name in names:
-            started = time.perf_counter()
-            outcome = contenders[name](given[name])
-            durations[name].append(time.perf_counter() - started)
+            with around.get(name, untimed)():
+                started = time.perf_counter()
+                outcome = contenders[name](given[name])
+                durations[name].append(time.perf_counter() - started)
             outcomes[name].append(outcome)
     return {name: summarize(durations[name], outcomes[name]) for name in contenders}
 

@@ -28,7 +28,7 @@ import contextlib
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import IntegrityError, connections, transaction
+from django.db import IntegrityError, OperationalError, connections, transaction
 from django.db.backends.signals import connection_created
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.signals import post_delete, post_init, post_save, pre_save
@@ -213,7 +213,7 @@ def finish_claims_after_save(sender, instance, created, raw, using, **kwargs):
         return
     claims = claim_model()._default_manager.using(using)
     if pending.new_user and pending.claimed:
-        claims.filter(digest__in=pending.claimed, user=None).update(user=instance.pk)
+        claims.filter(digest__in=sorted(pending.claimed), user=None).update(user=instance.pk)
     if pending.given_up:
         claims.filter(user=instance.pk, digest__in=pending.given_up).delete()
     if pending.new_user or pending.claimed or pending.given_up or raw:
@@ -224,20 +224,51 @@ def finish_claims_after_save(sender, instance, created, raw, using, **kwargs):
 def take_claims(claims, user_pk, identity, using):
     """Insert ``claims`` (``{digest: (kind, source)}``) held by ``user_pk`` (``None``: a user
     not yet written), in one statement. A claim in the way is settled and the rest tried again;
-    one another account (or a live write) holds raises :class:`CaselessConflict`."""
+    one another account (or a live write) holds raises :class:`CaselessConflict`.
+
+    A deadlock between two writers of one identifier (InnoDB's next-key locks) is a race lost:
+    in autocommit only the statement was undone, so it is tried again; inside a transaction
+    (which InnoDB undoes whole) the save is refused like any lost race."""
     remaining = dict(claims)
-    for _attempt in range(3):
+    for _attempt in range(4):
         if not remaining:
             return
         try:
-            insert_claims(remaining, user_pk, using)
-            return
-        except IntegrityError:
-            taken, own = settle_claims(list(remaining), user_pk, using)
+            taken, own = insert_or_settle(remaining, user_pk, using)
+        except OperationalError as error:
+            if not is_deadlock(error):
+                raise
+            if transaction.get_connection(using).in_atomic_block:
+                raise conflict(claims, list(claims), identity) from error
+            continue
         if taken:
             raise conflict(claims, taken, identity)
         remaining = {digest: claim for digest, claim in remaining.items() if digest not in own}
     raise conflict(claims, list(claims), identity)
+
+
+def insert_or_settle(claims, user_pk, using):
+    """Insert the claims; if one is in the way, settle them. Returns ``(taken, own)`` as
+    :func:`settle_claims` does; all inserted: none taken, all the writer's own."""
+    try:
+        insert_claims(claims, user_pk, using)
+    except IntegrityError:
+        return settle_claims(list(claims), user_pk, using)
+    return [], set(claims)
+
+
+# What each database reports a deadlock as: its own error code, never the message's text.
+DEADLOCK_CODES = {"mysql": {1213}, "postgresql": {"40P01"}}
+
+
+def is_deadlock(error):
+    """Whether a database error is the server choosing this transaction as a deadlock's victim."""
+    cause = error.__cause__
+    codes = DEADLOCK_CODES["mysql"] | DEADLOCK_CODES["postgresql"]
+    code = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+    if code is None and cause is not None and cause.args:
+        code = cause.args[0]
+    return code in codes
 
 
 def insert_claims(claims, user_pk, using):
@@ -252,7 +283,7 @@ def insert_claims(claims, user_pk, using):
     row = "(" + ", ".join(["%s"] * len(names)) + ")"
     values = [
         value
-        for digest, (kind, source) in claims.items()
+        for digest, (kind, source) in sorted(claims.items())
         for value in (digest, kind, source, user_pk, now)
     ]
     sql = (
@@ -294,7 +325,7 @@ def settle_claims(digests, writer_pk, using):
             continue
         if holder is None:
             holder = user_of_unfinished_claim(claims, users, claim)
-            unfinished = claims.filter(user=None, created_at=claim.created_at)
+            unfinished = unfinished_write(claims, claim)
             if holder is None and claim.created_at < timezone.now() - CLAIM_GRACE:
                 unfinished.delete()
                 continue
@@ -309,6 +340,15 @@ def settle_claims(digests, writer_pk, using):
         else:
             taken.append(claim.digest)
     return taken, own
+
+
+def unfinished_write(claims, claim):
+    """The holderless claims one write inserted with ``claim`` (one statement: one timestamp).
+
+    Selected by digest, as the write itself links them: a write finishing now and a writer
+    settling its claims then lock the same rows in the same order, and cannot deadlock."""
+    digests = claims.filter(user=None, created_at=claim.created_at).values_list("digest", flat=True)
+    return claims.filter(digest__in=sorted(digests), user=None)
 
 
 def write_key_row_from_user(user_pk, using):
@@ -459,7 +499,7 @@ def clear_orphan_claims(using):
     settled = 0
     for claim in list(orphan_claims(using)):
         holder = user_of_unfinished_claim(claims, users, claim)
-        unfinished = claims.filter(user=None, created_at=claim.created_at)
+        unfinished = unfinished_write(claims, claim)
         if holder is None:
             settled += unfinished.delete()[0]
             continue

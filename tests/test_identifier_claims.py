@@ -1,9 +1,11 @@
 """One table of claimed identifiers: what each save writes, and the rule between usernames and
 emails kept by the database itself, whatever the timing."""
 
+import threading
+
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
 from authfold.accounts.keys import CaselessConflict, claims_ready
@@ -136,6 +138,10 @@ def test_a_username_spelled_with_the_unicode_form_of_anothers_email_domain_is_re
         User.objects.create_user("HANS@bücher.de", "attacker@example.org")
 
 
+# Pairs of requests sent together, per race test: as many as the attack that found the race.
+RACED_PAIRS = 72
+
+
 def sign_up(arguments):
     username, email = arguments
     return User.objects.create_user(username, email)
@@ -143,7 +149,7 @@ def sign_up(arguments):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_sign_up_named_as_an_address_and_another_sign_up_with_that_address_leave_one():
-    for round_ in range(12):
+    for round_ in range(RACED_PAIRS):
         address = f"x{round_}@example.org"
         outcomes = run_at_once(
             sign_up, [(address, f"attacker{round_}@example.org"), (f"victim{round_}", address)]
@@ -157,7 +163,7 @@ def test_a_sign_up_named_as_an_address_and_another_sign_up_with_that_address_lea
 
 @pytest.mark.django_db(transaction=True)
 def test_a_sign_up_named_as_an_address_and_an_email_change_to_it_leave_one_holder():
-    for round_ in range(12):
+    for round_ in range(RACED_PAIRS):
         address = f"x{round_}@example.org"
         victim = UserFactory(username=f"victim{round_}", email=f"victim{round_}@example.org")
 
@@ -215,3 +221,48 @@ def test_upgrading_claims_every_user_and_keeps_what_legacy_accounts_share(accoun
     assert sorted(User.objects.values_list("username", flat=True)) == sorted(
         ["maria", "john", "x@example.org", "victim"]
     )
+
+
+@pytest.mark.skipif(connection.vendor == "sqlite", reason="SQLite runs one writer at a time")
+@pytest.mark.django_db(transaction=True)
+def test_two_transactions_that_claim_each_others_addresses_refuse_one_and_commit_the_other():
+    """A deadlock the database breaks is a race lost: a refusal on the field, not a 500."""
+    UserFactory(username="first", email="first@example.org")
+    UserFactory(username="second", email="second@example.org")
+    claimed_once = threading.Barrier(2)
+
+    def claim_both(names):
+        mine, theirs = names
+        try:
+            with transaction.atomic():
+                user = User.objects.get(username=mine)
+                user.email = f"{mine}-new@example.org"
+                user.save()
+                claimed_once.wait(timeout=30)
+                user.email = f"{theirs}-new@example.org"
+                user.save()
+            return user
+        except Exception as error:  # noqa: BLE001 - every outcome is asserted on
+            claimed_once.abort()
+            return error
+        finally:
+            connections.close_all()
+
+    outcomes = [None, None]
+
+    def run(index, names):
+        outcomes[index] = claim_both(names)
+
+    threads = [
+        threading.Thread(target=run, args=(0, ("first", "second"))),
+        threading.Thread(target=run, args=(1, ("second", "first"))),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    refused = [o for o in outcomes if isinstance(o, CaselessConflict)]
+    assert len(refused) == 1 and refused[0].field == "email", outcomes
+    assert sum(isinstance(o, User) for o in outcomes) == 1, outcomes
+    emails = sorted(User.objects.values_list("email", flat=True))
+    assert len(emails) == len(set(emails)) == 2

@@ -181,6 +181,12 @@ def skeleton_digest(username):
     return digest(username_skeleton(username))
 
 
+def lookalike_claim_digest(username):
+    """The digest a username's look-alike claim holds: its skeleton, in a domain of its own (no
+    username or email key contains a NUL), so a skeleton never collides with a name's key."""
+    return digest("\x00skeleton\x00" + username_skeleton(username))
+
+
 def users_with_username(users, username):
     """The users in ``users`` (a queryset) whose username is the same as ``username``.
 

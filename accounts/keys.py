@@ -37,11 +37,13 @@ from django.utils import timezone
 from authfold.accounts.caseless import (
     caseless_keys_ready,
     email_digest,
+    lookalike_claim_digest,
     skeleton_digest,
     table_ready,
     username_digest,
     username_key,
 )
+from authfold.accounts.conf import authfold_setting
 from authfold.accounts.postgres_index import (
     refused_by_username_index,
     username_index_ready,
@@ -55,6 +57,7 @@ CLAIM_GRACE = timedelta(seconds=30)
 
 USERNAME = "username"
 EMAIL = "email"
+LOOKALIKE = "lookalike"
 
 
 class CaselessConflict(IntegrityError):
@@ -64,11 +67,15 @@ class CaselessConflict(IntegrityError):
     field to report the error on.
     """
 
-    def __init__(self, field, value=None):
+    def __init__(self, field, value=None, lookalike=False):
         self.field = field
         self.value = value
+        self.lookalike = lookalike
         named = f"the {field} {value!r}" if value is not None else f"this {field}"
-        super().__init__(f"another account already has {named} (in some case)")
+        if lookalike:
+            super().__init__(f"another account's username looks like {named}")
+        else:
+            super().__init__(f"another account already has {named} (in some case)")
 
 
 def claim_model():
@@ -88,7 +95,9 @@ def wanted_claims(username, email):
     """The claims an account with this username and email holds: ``{digest: (kind, source)}``.
 
     A username shaped like an address also claims that address, keyed as an email: with login by
-    email it would log in as that address. One digest is one claim, the username's first.
+    email it would log in as that address. One digest is one claim, the username's first. With
+    ``AUTHFOLD_REFUSE_LOOKALIKES``, the username's skeleton is claimed too, so two look-alike
+    names sent together leave one.
     """
     claims = {}
     if username:
@@ -98,6 +107,8 @@ def wanted_claims(username, email):
     address = email_digest(email)
     if address is not None:
         claims.setdefault(address, (EMAIL, email))
+    if username and authfold_setting("AUTHFOLD_REFUSE_LOOKALIKES"):
+        claims[lookalike_claim_digest(username)] = (LOOKALIKE, username)
     return claims
 
 
@@ -373,7 +384,7 @@ def user_of_unfinished_claim(claims, users, claim):
     """The user whose write left this holderless claim, found through the username it wrote (the
     user table's own unique index); an email's claim is found by the username claimed with it."""
     username = claim.source
-    if claim.kind != USERNAME:
+    if claim.kind == EMAIL:
         username = (
             claims.filter(user=None, kind=USERNAME, created_at=claim.created_at)
             .values_list("source", flat=True)
@@ -390,8 +401,11 @@ def conflict(claims, taken, identity):
     """The refusal of a save some of whose ``claims`` are ``taken``: on the username when it is
     among them (the name is what the person must change), else on the email."""
     username, email = identity
-    if any(claims[digest][0] == USERNAME for digest in taken):
+    kinds = {claims[digest][0] for digest in taken}
+    if USERNAME in kinds:
         return CaselessConflict("username", username)
+    if LOOKALIKE in kinds:
+        return CaselessConflict("username", username, lookalike=True)
     return CaselessConflict("email", email)
 
 

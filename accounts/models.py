@@ -65,7 +65,9 @@ class IdentifierClaim(models.Model):
 
     USERNAME = "username"
     EMAIL = "email"
-    KINDS = [(USERNAME, "username"), (EMAIL, "email")]
+    # With AUTHFOLD_REFUSE_LOOKALIKES, a username's skeleton: two look-alikes collide too.
+    LOOKALIKE = "lookalike"
+    KINDS = [(USERNAME, "username"), (EMAIL, "email"), (LOOKALIKE, "look-alike")]
 
     digest = models.CharField(max_length=64, unique=True)
     kind = models.CharField(max_length=16, choices=KINDS)

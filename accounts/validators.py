@@ -330,6 +330,12 @@ def conflict_error(conflict, username=None):
     """
     if conflict.field == "email":
         error = ValidationError(EMAIL_TAKEN, code="email_taken")
+    elif conflict.lookalike:
+        error = ValidationError(
+            USERNAME_LOOKALIKE,
+            code="username_lookalike",
+            params={"username": conflict.value or username},
+        )
     else:
         error = ValidationError(
             USERNAME_TAKEN,

@@ -5,13 +5,15 @@ Used by migration 0011 (every user) and ``conflict_audit --fix`` (the users writ
 digest already claimed, so whoever claimed first keeps it. Usernames are claimed for every user
 before any email, so a legacy account whose address is another account's username is the one
 left without that claim (the username is the login the backend finds first); of legacy accounts
-sharing an address, the lowest id holds it and the others are grandfathered.
+sharing an address, the lowest id holds it and the others are grandfathered. With
+``AUTHFOLD_REFUSE_LOOKALIKES``, look-alike claims come last, and likewise the lowest id of a
+legacy look-alike group holds its skeleton.
 """
 
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from authfold.accounts.keys import EMAIL, USERNAME, wanted_claims
+from authfold.accounts.keys import EMAIL, LOOKALIKE, USERNAME, wanted_claims
 from authfold.data_migrations.detection import pages
 
 CLAIM_BATCH_SIZE = 5000
@@ -24,7 +26,7 @@ def claim_identifiers(user_model, claim_model, using, users=None, batch_size=CLA
         users = user_model._base_manager.using(using)
     claims = claim_model._default_manager.using(using)
     before = claims.count()
-    for kinds in ((USERNAME,), (EMAIL,)):
+    for kinds in ((USERNAME,), (EMAIL,), (LOOKALIKE,)):
         for rows in pages(users, ("pk", "username", "email"), batch_size):
             now = timezone.now()
             batch = [
@@ -51,9 +53,8 @@ def stale_claims(claim_model, using):
     or address. Only the claims whose source text differs from the user's are keyed again (a
     change of case through ``save()`` leaves the earlier spelling there, with the same key)."""
     claims = claim_model._default_manager.using(using).filter(user__isnull=False)
-    changed = claims.filter(kind=USERNAME).exclude(source=F("user__username")) | claims.filter(
-        kind=EMAIL
-    ).exclude(source=F("user__email"))
+    named = claims.filter(kind__in=[USERNAME, LOOKALIKE]).exclude(source=F("user__username"))
+    changed = named | claims.filter(kind=EMAIL).exclude(source=F("user__email"))
     rows = changed.values_list("pk", "digest", "user__username", "user__email")
     return [
         pk for pk, digest, username, email in rows if digest not in wanted_claims(username, email)

@@ -16,6 +16,12 @@ from tests.test_enforcement_races import run_at_once
 User = get_user_model()
 
 
+@pytest.fixture(autouse=True)
+def lookalikes_allowed(settings):
+    """The library's default: a username and an email claim; the look-alike tests turn it on."""
+    settings.AUTHFOLD_REFUSE_LOOKALIKES = False
+
+
 def statements(function, with_password_check=True):
     """The SQL statements ``function`` sends (each a round trip in autocommit), after the
     once-per-process look at the schema."""
@@ -266,3 +272,56 @@ def test_two_transactions_that_claim_each_others_addresses_refuse_one_and_commit
     assert sum(isinstance(o, User) for o in outcomes) == 1, outcomes
     emails = sorted(User.objects.values_list("email", flat=True))
     assert len(emails) == len(set(emails)) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_lookalike_sign_ups_sent_together_leave_one(settings):
+    settings.AUTHFOLD_REFUSE_LOOKALIKES = True
+    for round_ in range(RACED_PAIRS):
+        outcomes = run_at_once(
+            sign_up,
+            [
+                (f"maria{round_}", f"a{round_}@example.org"),
+                (f"mɑria{round_}", f"b{round_}@example.org"),
+            ],
+        )
+        assert sum(isinstance(o, User) for o in outcomes) == 1, outcomes
+        (refusal,) = [o for o in outcomes if not isinstance(o, User)]
+        assert isinstance(refusal, CaselessConflict) and refusal.lookalike, outcomes
+        assert refusal.field == "username"
+    assert User.objects.count() == RACED_PAIRS
+
+
+@pytest.mark.django_db
+def test_lookalike_claims_are_written_only_while_lookalikes_are_refused(settings):
+    UserFactory(username="maria", email="maria@example.org")
+    assert not IdentifierClaim.objects.filter(kind=IdentifierClaim.LOOKALIKE).exists()
+    settings.AUTHFOLD_REFUSE_LOOKALIKES = True
+    UserFactory(username="paypal", email="paypal@example.org")
+    claim = IdentifierClaim.objects.get(kind=IdentifierClaim.LOOKALIKE)
+    assert (claim.source, claim.user.username) == ("paypal", "paypal")
+    # The legacy name holds none: a look-alike of it is the validators' to refuse, not a twin.
+    assert UserFactory(username="maría", email="maria2@example.org").pk
+
+
+@pytest.mark.django_db
+def test_renaming_gives_up_the_old_names_lookalike_claim(settings):
+    settings.AUTHFOLD_REFUSE_LOOKALIKES = True
+    user = UserFactory(username="paypal", email="paypal@example.org")
+    user.username = "sam"
+    user.save()
+    assert list(
+        IdentifierClaim.objects.filter(kind=IdentifierClaim.LOOKALIKE).values_list(
+            "source", flat=True
+        )
+    ) == ["sam"]
+    assert User.objects.create_user("pаypal", "other@example.org").pk  # Cyrillic а: free again
+
+
+def test_a_lost_lookalike_race_is_reported_as_the_lookalike_check_reports_it():
+    from authfold.accounts.validators import conflict_error
+
+    error = conflict_error(CaselessConflict("username", "mɑria", lookalike=True))
+    (refusal,) = error.error_dict["username"]
+    assert refusal.code == "username_lookalike"
+    assert "mɑria" in refusal.message % refusal.params

@@ -55,7 +55,12 @@ class Migration(migrations.Migration):
                 (
                     "kind",
                     models.CharField(
-                        choices=[("username", "username"), ("email", "email")], max_length=16
+                        choices=[
+                            ("username", "username"),
+                            ("email", "email"),
+                            ("lookalike", "look-alike"),
+                        ],
+                        max_length=16,
                     ),
                 ),
                 ("source", models.TextField()),

@@ -28,9 +28,14 @@ pytestmark = pytest.mark.django_db
 def settings_text(mail_folder):
     """The demo's settings, mailing into files and counting throttles per worker (no cache
     table needed; this test sends a handful of requests)."""
+    backend = "django.core.mail.backends.filebased.EmailBackend"
     return (
-        'EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"\n'
-        f"EMAIL_FILE_PATH = {str(mail_folder)!r}\n"
+        "if django.VERSION >= (6, 1):\n"
+        f'    MAILERS = {{"default": {{"BACKEND": "{backend}",'
+        f' "OPTIONS": {{"file_path": {str(mail_folder)!r}}}}}}}\n'
+        "else:\n"
+        f'    EMAIL_BACKEND = "{backend}"\n'
+        f"    EMAIL_FILE_PATH = {str(mail_folder)!r}\n"
         'CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}\n'
     )
 

@@ -33,7 +33,11 @@ PASSWORD = "legacy-demo-password"
 # What the test adds as the host's own, not the runbook's: a mail backend that needs no server,
 # and a fast hasher.
 HOST_OWN_SETTINGS = """
-EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+import django
+if django.VERSION >= (6, 1):  # the new project's settings name their mailers (MAILERS) already
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 """
 

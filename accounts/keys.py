@@ -268,18 +268,18 @@ def insert_or_settle(claims, user_pk, using):
     return [], set(claims)
 
 
-# What each database reports a deadlock as: its own error code, never the message's text.
-DEADLOCK_CODES = {"mysql": {1213}, "postgresql": {"40P01"}}
+# How the databases report a deadlock: MariaDB/MySQL's error number, PostgreSQL's SQLSTATE; the
+# driver's code, never the message's text.
+DEADLOCK_CODES = {1213, "40P01"}
 
 
 def is_deadlock(error):
     """Whether a database error is the server choosing this transaction as a deadlock's victim."""
     cause = error.__cause__
-    codes = DEADLOCK_CODES["mysql"] | DEADLOCK_CODES["postgresql"]
     code = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
     if code is None and cause is not None and cause.args:
         code = cause.args[0]
-    return code in codes
+    return code in DEADLOCK_CODES
 
 
 def insert_claims(claims, user_pk, using):

@@ -275,32 +275,42 @@ def table_ready(model, using):
     return (using, table) in _ready_tables
 
 
-_skeletons_ready_aliases = set()
+_key_table_columns = {}
+
+
+def key_column_ready(using, column):
+    """Whether the key table has ``column`` on ``using``. Its columns are read in one first look
+    and remembered (until a ``migrate`` in this process): code deployed before the migration that
+    adds a column writes key rows without it until it restarts."""
+    if using not in _key_table_columns:
+        if not caseless_keys_ready(using):
+            return False
+        from authfold.accounts.models import CaselessKey
+
+        connection = connections[using]
+        with connection.cursor() as cursor:
+            table = connection.introspection.get_table_description(
+                cursor, CaselessKey._meta.db_table
+            )
+        _key_table_columns[using] = frozenset(present.name for present in table)
+    return column in _key_table_columns[using]
 
 
 def skeleton_digests_ready(using):
-    """Whether the key table has its skeleton digest column on ``using`` (migration 0006): code
-    deployed before that migration has run keeps writing keys, without skeletons."""
-    if using in _skeletons_ready_aliases:
-        return True
-    if not caseless_keys_ready(using):
-        return False
-    from authfold.accounts.models import CaselessKey
+    """Whether the key table has its skeleton digest column on ``using`` (migration 0006)."""
+    return key_column_ready(using, "skeleton_digest")
 
-    connection = connections[using]
-    with connection.cursor() as cursor:
-        columns = connection.introspection.get_table_description(cursor, CaselessKey._meta.db_table)
-    if "skeleton_digest" in {column.name for column in columns}:
-        _skeletons_ready_aliases.add(using)
-        return True
-    return False
+
+def key_sources_ready(using):
+    """Whether the key table keeps the texts its digests were computed from (migration 0014)."""
+    return key_column_ready(using, "username_source")
 
 
 def forget_caseless_keys_state():
-    """Make :func:`caseless_keys_ready`, :func:`skeleton_digests_ready` and
-    ``username_index_ready`` look again, after migrating the accounts app backwards."""
+    """Make :func:`caseless_keys_ready`, :func:`key_column_ready` and ``username_index_ready``
+    look again, after migrating the accounts app backwards."""
     _ready_tables.clear()
-    _skeletons_ready_aliases.clear()
+    _key_table_columns.clear()
     forget_username_index_state()
 
 

@@ -37,6 +37,7 @@ from django.utils import timezone
 from authfold.accounts.caseless import (
     caseless_keys_ready,
     email_digest,
+    key_sources_ready,
     lookalike_claim_digest,
     skeleton_digest,
     table_ready,
@@ -86,9 +87,12 @@ def claim_model():
 
 def claims_ready(using):
     """Whether the claims table exists on ``using`` (migration 0011; remembered once it does).
-    The key rows the saves then write are read by the lookups: their state is taken in the same
-    first look, not in a login's."""
-    return table_ready(claim_model(), using) and caseless_keys_ready(using)
+    The key rows the saves then write are read by the lookups: their state, and the key table's
+    columns, are taken in the same first look, not in a login's or a sign-up's."""
+    if not (table_ready(claim_model(), using) and caseless_keys_ready(using)):
+        return False
+    key_sources_ready(using)
+    return True
 
 
 def wanted_claims(username, email):
@@ -113,11 +117,13 @@ def wanted_claims(username, email):
 
 
 def key_fields(username, email):
-    """The column values of a user's key row."""
+    """The column values of a user's key row: the digests, and the texts they were computed from."""
     return {
         "username_digest": username_digest(username),
         "email_digest": email_digest(email),
         "skeleton_digest": skeleton_digest(username),
+        "username_source": username,
+        "email_source": email,
     }
 
 
@@ -285,24 +291,27 @@ def is_deadlock(error):
 def insert_claims(claims, user_pk, using):
     """One multi-row ``INSERT`` of the claims: in autocommit one statement and no transaction
     (``bulk_create`` would open one), inside a transaction in a savepoint of its own."""
-    model = claim_model()
+    now = connections[using].ops.adapt_datetimefield_value(timezone.now())
+    rows = [
+        (digest, kind, source, user_pk, now) for digest, (kind, source) in sorted(claims.items())
+    ]
+    with guarded(using):
+        insert_rows(claim_model(), using, ("digest", "kind", "source", "user", "created_at"), rows)
+
+
+def insert_rows(model, using, names, rows):
+    """One multi-row ``INSERT`` of ``rows`` (tuples of values for the fields ``names``) naming
+    only those columns: a column a later migration adds is left out until it exists."""
     connection = connections[using]
     quote = connection.ops.quote_name
-    names = ("digest", "kind", "source", "user", "created_at")
     columns = ", ".join(quote(model._meta.get_field(name).column) for name in names)
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
     row = "(" + ", ".join(["%s"] * len(names)) + ")"
-    values = [
-        value
-        for digest, (kind, source) in sorted(claims.items())
-        for value in (digest, kind, source, user_pk, now)
-    ]
     sql = (
         f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "
-        f"VALUES {', '.join([row] * len(claims))}"
+        f"VALUES {', '.join([row] * len(rows))}"
     )
-    with guarded(using), connection.cursor() as cursor:
-        cursor.execute(sql, values)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value for values in rows for value in values])
 
 
 def guarded(using):
@@ -416,6 +425,8 @@ def write_key_row(user_pk, username, email, pending, using):
     from authfold.accounts.models import CaselessKey
 
     fields = key_fields(username, email)
+    if not key_sources_ready(using):
+        del fields["username_source"], fields["email_source"]
     if pending.new_user or fields["email_digest"] in pending.claimed:
         fields["email_claim"] = fields["email_digest"]
     elif fields["email_digest"] is None:
@@ -425,7 +436,9 @@ def write_key_row(user_pk, username, email, pending, using):
         try:
             with guarded(using):
                 if pending.new_user or not keys.filter(user=user_pk).update(**fields):
-                    CaselessKey(user_id=user_pk, **fields).save(using=using, force_insert=True)
+                    insert_rows(
+                        CaselessKey, using, ("user", *fields), [(user_pk, *fields.values())]
+                    )
             return
         except IntegrityError:
             dead = orphan_keys(CaselessKey, using).filter(

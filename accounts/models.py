@@ -35,6 +35,12 @@ class CaselessKey(models.Model):
     # What the username looks like (caseless.username_skeleton): indexed, never unique, since
     # look-alike accounts may already exist. Null only until migration 0006 has filled it.
     skeleton_digest = models.CharField(max_length=64, null=True, blank=True)
+    # The exact username and email the digests were computed from: the audit trusts a row whose
+    # texts are still its user's with one join, and computes keys only for the others (written
+    # around save(), or null: a row no save has written since migration 0014 and that did not
+    # match its user then).
+    username_source = models.TextField(null=True, blank=True)
+    email_source = models.TextField(null=True, blank=True)
 
     class Meta:
         verbose_name = "caseless key"

@@ -27,12 +27,13 @@ from datetime import datetime
 from itertools import islice
 
 from django.db import connections, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Func, Q, TextField
 from django.db.models.functions import Collate
 
 from authfold.accounts.caseless import (
     digest,
     email_key,
+    key_sources_ready,
     skeleton_digest,
     skeleton_digests_ready,
     username_key,
@@ -173,6 +174,13 @@ class Survey:
         self.users = user_model._default_manager.using(using)
         self.key_model = key_model
         self.keys = key_model._default_manager.using(using) if key_model is not None else None
+        # Once key rows keep their sources (migration 0014), those that vouch for themselves are
+        # trusted by the database, and only the others reach Python (see not_vouched_for).
+        self.vouching = (
+            key_model is not None
+            and any(field.name == "username_source" for field in key_model._meta.fields)
+            and key_sources_ready(using)
+        )
         self.using = using
         self.progress = progress
         self._check = None
@@ -259,10 +267,13 @@ class Survey:
 
     def _find_lookalikes(self):
         # Several accounts with one skeleton and one username key are twins, reported above.
+        # A username digest is unique in the key table (from migration 0003 on): counting the
+        # rows counts the names, from the skeleton index alone (in its order: no COLLATE here).
+        names = Count("*") if self.vouching else Count("username_digest", distinct=True)
         digests = (
             self.keys.filter(skeleton_digest__isnull=False)
             .values("skeleton_digest")
-            .annotate(names=Count("username_digest", distinct=True))
+            .annotate(names=names)
             .filter(names__gt=1)
             .values_list("skeleton_digest", flat=True)
         )
@@ -318,20 +329,29 @@ class Survey:
     def shared_digests(self, kind):
         """The digests more than one key row holds, grouped by the database.
 
-        On PostgreSQL byte by byte (``COLLATE "C"``): digests are ASCII hex, and grouping a
-        million of them under the database's locale collation took longer than the whole pass.
+        Once key rows vouch for themselves, no grouping: usernames are unique in the key table
+        (its constraint), and of the rows sharing an address at most one holds its claim and is
+        vouched for, so the pass has read the others. Otherwise grouped (see :func:`hex_text`).
         """
+        if self.vouching:
+            return set() if kind == "username" else self.check().unvouched_email_digests
         column = f"{kind}_digest"
-        grouped = F(column)
-        if connections[self.using].vendor == "postgresql":
-            grouped = Collate(column, "C")
         return set(
             self.keys.filter(**{f"{column}__isnull": False})
-            .values(shared=grouped)
+            .values(shared=hex_text(self.using, column))
             .annotate(accounts=Count("*"))
             .filter(accounts__gt=1)
             .values_list("shared", flat=True)
         )
+
+
+def hex_text(using, column):
+    """A digest column to group by: on PostgreSQL byte by byte (``COLLATE "C"``), since digests
+    are ASCII hex and grouping a million of them under the database's locale collation took
+    longer than the whole audit."""
+    if connections[using].vendor == "postgresql":
+        return Collate(column, "C")
+    return F(column)
 
 
 def streamed_pages(queryset, fields, page_size=PAGE_SIZE):
@@ -348,6 +368,45 @@ def streamed_pages(queryset, fields, page_size=PAGE_SIZE):
         yield page
 
 
+class ExactText(Func):
+    """A text for a byte-for-byte comparison: on MariaDB/MySQL, whose collations equate case,
+    accents and trailing spaces, its bytes (``CAST(... AS BINARY)``); elsewhere the text itself,
+    whose comparison already is exact."""
+
+    template = "%(expressions)s"
+    output_field = TextField()
+
+    def as_mysql(self, compiler, connection, **extra_context):
+        template = "CAST(%(expressions)s AS BINARY)"
+        return self.as_sql(compiler, connection, template=template, **extra_context)
+
+
+def not_vouched_for(users):
+    """The users whose key row does not vouch for itself: it was computed from exactly the
+    username and email the user has now (its sources), has its skeleton, and holds its address's
+    claim. The database finds them with one join, so only they reach Python: users written around
+    ``save()``, key rows left behind by a crash or not written since migration 0014, blank emails,
+    grandfathered addresses (so that shared ones show), a case changed through ``save()`` (its
+    key row keeps the first spelling, whose key is the same)."""
+    model = users.model
+    users = users.alias(
+        username_source=ExactText("caseless_key__username_source"),
+        username_now=ExactText(model.USERNAME_FIELD),
+        email_source=ExactText("caseless_key__email_source"),
+        email_now=ExactText(model.get_email_field_name()),
+    )
+    vouched = Q(
+        caseless_key__username_source__isnull=False,
+        caseless_key__email_source__isnull=False,
+        caseless_key__skeleton_digest__isnull=False,
+        caseless_key__email_claim__isnull=False,
+        username_source=F("username_now"),
+        email_source=F("email_now"),
+        caseless_key__email_claim=F("caseless_key__email_digest"),
+    )
+    return users.filter(~vouched)
+
+
 class KeyCheck:
     """One pass over every user, in primary-key pages: its keys, computed here, against its key
     row. Counts the users, those with a row (``keyed``), without one (``missing``) and with a row
@@ -360,6 +419,8 @@ class KeyCheck:
     def __init__(self, survey):
         self.survey = survey
         self.users = 0
+        # How many users reached Python (with vouching key rows, only those not vouched for).
+        self.read = 0
         self.keyed = 0
         self.missing = 0
         self.stale = 0
@@ -368,6 +429,9 @@ class KeyCheck:
         self.suspect_hashes = {kind: array("Q") for kind in KINDS}
         self.bridged_ids = {kind: set() for kind in KINDS}
         self.bridged_digests = {kind: set() for kind in KINDS}
+        # The email digests in the key rows of the users read here when vouching (those not
+        # vouched for), where any address two key rows share shows up.
+        self.unvouched_email_digests = set()
         self.hashes = {kind: KeyHashes() for kind in KINDS}
 
     def run(self):
@@ -378,14 +442,25 @@ class KeyCheck:
             fields += ("caseless_key__username_digest", "caseless_key__email_digest")
             if survey.has_skeletons():
                 fields += ("caseless_key__skeleton_digest",)
+        users = survey.users
+        if survey.vouching:
+            users = not_vouched_for(users)
         with transaction.atomic(using=survey.using):
-            for rows in streamed_pages(survey.users, fields):
+            total = survey.users.count() if survey.vouching else None
+            for rows in streamed_pages(users, fields):
+                self.read += len(rows)
                 fresh = self.check_page(rows) if keyed else self.hash_page(rows)
                 for kind in KINDS:
                     if fresh[kind]:
                         self.bridge(kind, fresh[kind])
                 if survey.progress:
                     survey.progress(len(rows))
+        if total is not None:
+            # Every user not read vouched for its key row.
+            vouched = total - self.read
+            self.users, self.keyed = total, self.keyed + vouched
+            if survey.progress:
+                survey.progress(vouched)
         for kind in KINDS:
             self.hashes[kind].add_hashes(self.suspect_hashes[kind])
 
@@ -411,6 +486,7 @@ class KeyCheck:
         self.users += len(rows)
         fresh = {"username": {}, "email": {}}
         ids, hashes = self.suspect_ids, self.suspect_hashes
+        vouching = self.survey.vouching
         # The loop the audit's time goes to: every user, two keys and two digests (and the
         # skeleton's, only for a row whose other two match).
         for pk, username, email, stored_username, stored_email, *stored_skeleton in rows:
@@ -424,6 +500,8 @@ class KeyCheck:
                 self.missing += 1
             else:
                 self.keyed += 1
+                if stored_email is not None and vouching:
+                    self.unvouched_email_digests.add(stored_email)
                 if (
                     stored_username == udigest
                     and stored_email == edigest

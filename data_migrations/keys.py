@@ -3,7 +3,7 @@
 from django.db import IntegrityError, connections, transaction
 from django.db.models.constants import OnConflict
 
-from authfold.accounts.caseless import skeleton_digest
+from authfold.accounts.caseless import email_digest, skeleton_digest, username_digest
 from authfold.accounts.keys import key_fields, orphan_keys
 from authfold.data_migrations.detection import pages
 
@@ -11,13 +11,20 @@ BACKFILL_BATCH_SIZE = 5000
 
 
 # Every column of a key row that is derived from its user, in the order they were added.
-KEY_COLUMNS = ("username_digest", "email_digest", "skeleton_digest", "email_claim")
+KEY_COLUMNS = (
+    "username_digest",
+    "email_digest",
+    "skeleton_digest",
+    "email_claim",
+    "username_source",
+    "email_source",
+)
 
 
 def key_columns(key_model, using):
     """The key columns (of :data:`KEY_COLUMNS`) that both ``key_model`` and its table on ``using``
     have: the historical model of an earlier migration lacks the later ones (``skeleton_digest``
-    from 0006, ``email_claim`` from 0007), and the real model names them before those migrations
+    from 0006, ``email_claim`` from 0007, the sources from 0014), and the real model names them before those migrations
     have run."""
     fields = {field.name for field in key_model._meta.concrete_fields}
     connection = connections[using]
@@ -193,6 +200,39 @@ def backfill_skeleton_digests(user_model, key_model, using, batch_size=BACKFILL_
         with transaction.atomic(using=using):
             update_rows(key_model, using, ["skeleton_digest"], missing)
         filled += len(missing)
+    return filled
+
+
+def fill_key_sources(key_model, using, batch_size=BACKFILL_BATCH_SIZE):
+    """Record the texts each key row was computed from (migration 0014), for the rows whose
+    digests are still their user's; returns how many it filled. A row that no longer matches
+    (written around ``save()``) gets none, so the audit still reads and reports it. In
+    primary-key batches, each committed on its own; run again, it finds what is done."""
+    from authfold.data_migrations.resolution import update_rows
+
+    keys = key_model._default_manager.using(using)
+    fields = (
+        "pk",
+        "user__username",
+        "user__email",
+        "username_digest",
+        "email_digest",
+        "username_source",
+    )
+    filled = 0
+    for rows in pages(keys, fields, batch_size):
+        matching = {
+            pk: [username, email]
+            for pk, username, email, stored_username, stored_email, source in rows
+            if source is None
+            and stored_username == username_digest(username)
+            and stored_email == email_digest(email)
+        }
+        if not matching:
+            continue
+        with transaction.atomic(using=using):
+            update_rows(key_model, using, ["username_source", "email_source"], matching)
+        filled += len(matching)
     return filled
 
 

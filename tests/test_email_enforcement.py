@@ -150,7 +150,7 @@ def test_an_installation_that_ran_0004_with_the_setting_off_migrates_forward(acc
     UserFactory(username="maria", email="maria@example.com")
     accounts_migrator.to("0007")
     assert index_exists(CLAIM_INDEX_NAME)
-    assert CaselessKey.objects.get().email_claim is not None
+    assert CaselessKey.objects.values_list("email_claim", flat=True).get() is not None
 
 
 def test_migrating_back_to_0003_drops_every_email_index(accounts_migrator):

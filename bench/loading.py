@@ -153,7 +153,9 @@ def insert_rows(cursor, connection, table, columns, rows, batch_size):
 
 
 def analyze_tables(using="default"):
-    """Refresh the planner's statistics after a bulk load, as autovacuum/auto-analyze would."""
+    """Refresh the planner's statistics after a bulk load or a migration, as autovacuum would: on
+    PostgreSQL ``VACUUM ANALYZE``, since the migrations that fill a column rewrite every key row
+    (autovacuum runs after them), and index-only scans need the visibility map it sets."""
     connection = connections[using]
     tables = [get_user_model()._meta.db_table, CaselessKey._meta.db_table]
     with connection.cursor() as cursor:
@@ -161,7 +163,7 @@ def analyze_tables(using="default"):
             cursor.execute("ANALYZE")
         elif connection.vendor == "postgresql":
             for table in tables:
-                cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+                cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(table)}")
         else:
             cursor.execute("ANALYZE TABLE " + ", ".join(map(connection.ops.quote_name, tables)))
             cursor.fetchall()

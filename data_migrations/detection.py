@@ -184,7 +184,7 @@ class Survey:
         self.using = using
         self.progress = progress
         self._check = None
-        self._unusable_passwords = None
+        self._user_counts = None
         self._orphan_keys = None
         self._groups = {}
 
@@ -201,11 +201,19 @@ class Survey:
     def counts(self):
         """How many users, and how many of them cannot log in with a password (informational:
         single sign-on, invitations)."""
-        if self._unusable_passwords is None:
-            self._unusable_passwords = self.users.filter(
-                Q(password="") | Q(password__startswith="!")
-            ).count()
-        return {"users": self.check().users, "unusable_passwords": self._unusable_passwords}
+        return {
+            "users": self.check().users,
+            "unusable_passwords": self.user_counts()["unusable_passwords"],
+        }
+
+    def user_counts(self):
+        """The users, and those without a usable password, counted in one scan."""
+        if self._user_counts is None:
+            unusable = Q(password="") | Q(password__startswith="!")
+            self._user_counts = self.users.aggregate(
+                users=Count("pk"), unusable_passwords=Count("pk", filter=unusable)
+            )
+        return self._user_counts
 
     def users_without_key_count(self):
         """Users with no key row (all of them before migration 0001)."""
@@ -446,7 +454,7 @@ class KeyCheck:
         if survey.vouching:
             users = not_vouched_for(users)
         with transaction.atomic(using=survey.using):
-            total = survey.users.count() if survey.vouching else None
+            total = survey.user_counts()["users"] if survey.vouching else None
             for rows in streamed_pages(users, fields):
                 self.read += len(rows)
                 fresh = self.check_page(rows) if keyed else self.hash_page(rows)

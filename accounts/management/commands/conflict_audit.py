@@ -187,7 +187,10 @@ class Command(BaseCommand):
         return Survey(get_user_model(), key_model, self.using, progress=self.progress_bar())
 
     def progress_bar(self):
-        """A progress callback drawing on standard error when it is a terminal, else silent."""
+        """A progress callback drawing on standard error when it is a terminal, else none (and
+        no count of the users to draw it with)."""
+        if not self.stderr._out.isatty():
+            return None
         bar = None
 
         def advance(count):

@@ -13,24 +13,20 @@ every database and whatever the timing. Each save that goes through ``Model.save
 - a save that changes neither the username nor the email: nothing at all.
 
 A refused claim means nothing was written: :class:`CaselessConflict` names the field. A claim in
-the way is first settled from its row (:func:`settle_claims`): a process killed between a claim
-and its row leaves a claim without a holder, which the next writer of that name links to the row
-that exists or, when none does after :data:`CLAIM_GRACE`, frees.
+the way is first settled from its row (:mod:`authfold.accounts.claim_settling`: a process killed
+between a claim and its row leaves a claim without a holder).
 
-The :class:`~authfold.accounts.models.CaselessKey` row (the digests the audit, the engine and the
+The key row (:mod:`authfold.accounts.key_rows`: the digests the audit, the engine and the
 look-alike check read) follows the claims. Writes around ``save()`` (``bulk_create``,
 ``update()``, raw SQL) leave a user unclaimed or with a stale claim; ``conflict_audit`` lists and
 repairs them. Until migration 0011 has created the claims table, saves write nothing here: the
 validators' caseless comparison keeps the rule and the migration claims every user.
 """
 
-import contextlib
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from django.db import IntegrityError, OperationalError, connections, transaction
 from django.db.backends.signals import connection_created
-from django.db.models import Exists, OuterRef, Q
 from django.db.models.signals import post_delete, post_init, post_save, pre_save
 from django.utils import timezone
 
@@ -39,22 +35,20 @@ from authfold.accounts.caseless import (
     email_digest,
     key_sources_ready,
     lookalike_claim_digest,
-    skeleton_digest,
     table_ready,
     username_digest,
     username_key,
 )
+from authfold.accounts.claim_settling import settle_claims
 from authfold.accounts.conf import authfold_setting
+from authfold.accounts.key_rows import claim_model, write_key_row
 from authfold.accounts.postgres_index import (
     refused_by_username_index,
     username_index_ready,
     users_with_username_digest,
 )
 from authfold.accounts.user_model import keyed_user_model, logs_in_by_username
-
-# Longer than any write holds a claim without its row (pre_save to post_save, milliseconds), so a
-# younger holderless claim is a write in progress; short, so a name whose sign-up died is free soon.
-CLAIM_GRACE = timedelta(seconds=30)
+from authfold.accounts.writes import guarded, insert_rows, is_deadlock
 
 USERNAME = "username"
 EMAIL = "email"
@@ -77,12 +71,6 @@ class CaselessConflict(IntegrityError):
             super().__init__(f"another account's username looks like {named}")
         else:
             super().__init__(f"another account already has {named} (in some case)")
-
-
-def claim_model():
-    from authfold.accounts.models import IdentifierClaim
-
-    return IdentifierClaim
 
 
 def claims_ready(using):
@@ -114,32 +102,6 @@ def wanted_claims(username, email):
     if username and authfold_setting("AUTHFOLD_REFUSE_LOOKALIKES"):
         claims[lookalike_claim_digest(username)] = (LOOKALIKE, username)
     return claims
-
-
-def key_fields(username, email):
-    """The column values of a user's key row: the digests, and the texts they were computed from."""
-    return {
-        "username_digest": username_digest(username),
-        "email_digest": email_digest(email),
-        "skeleton_digest": skeleton_digest(username),
-        "username_source": username,
-        "email_source": email,
-    }
-
-
-def orphan_keys(key_model, using):
-    """The key rows whose user is gone.
-
-    The foreign key's ``CASCADE`` is Django's, run by ``Model.delete()``; a user deleted any other
-    way leaves its key behind: MariaDB/MySQL's ``flush`` (``TransactionTestCase`` with
-    ``available_apps``) truncates ``auth_user`` with foreign key checks off, raw SQL, a cascade
-    in the database that skipped Django's.
-    """
-    user_model = key_model._meta.get_field("user").related_model
-    users = user_model._base_manager.using(using)
-    return key_model._default_manager.using(using).filter(
-        ~Exists(users.filter(pk=OuterRef("user_id")))
-    )
 
 
 def touches_identity(update_fields):
@@ -234,7 +196,7 @@ def finish_claims_after_save(sender, instance, created, raw, using, **kwargs):
     if pending.given_up:
         claims.filter(user=instance.pk, digest__in=pending.given_up).delete()
     if pending.new_user or pending.claimed or pending.given_up or raw:
-        write_key_row(instance.pk, *pending.identity, pending, using)
+        write_key_row(instance.pk, *pending.identity, using, pending.new_user, pending.claimed)
     instance.__dict__[LOADED_ATTRIBUTE] = pending.identity
 
 
@@ -274,20 +236,6 @@ def insert_or_settle(claims, user_pk, using):
     return [], set(claims)
 
 
-# How the databases report a deadlock: MariaDB/MySQL's error number, PostgreSQL's SQLSTATE; the
-# driver's code, never the message's text.
-DEADLOCK_CODES = {1213, "40P01"}
-
-
-def is_deadlock(error):
-    """Whether a database error is the server choosing this transaction as a deadlock's victim."""
-    cause = error.__cause__
-    code = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
-    if code is None and cause is not None and cause.args:
-        code = cause.args[0]
-    return code in DEADLOCK_CODES
-
-
 def insert_claims(claims, user_pk, using):
     """One multi-row ``INSERT`` of the claims: in autocommit one statement and no transaction
     (``bulk_create`` would open one), inside a transaction in a savepoint of its own."""
@@ -297,113 +245,6 @@ def insert_claims(claims, user_pk, using):
     ]
     with guarded(using):
         insert_rows(claim_model(), using, ("digest", "kind", "source", "user", "created_at"), rows)
-
-
-def insert_rows(model, using, names, rows):
-    """One multi-row ``INSERT`` of ``rows`` (tuples of values for the fields ``names``) naming
-    only those columns: a column a later migration adds is left out until it exists."""
-    connection = connections[using]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(model._meta.get_field(name).column) for name in names)
-    row = "(" + ", ".join(["%s"] * len(names)) + ")"
-    sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "
-        f"VALUES {', '.join([row] * len(rows))}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [value for values in rows for value in values])
-
-
-def guarded(using):
-    """A savepoint inside a transaction, so that a refusal leaves the caller's transaction usable;
-    nothing in autocommit, where each statement stands alone."""
-    if transaction.get_connection(using).in_atomic_block:
-        return transaction.atomic(using=using)
-    return contextlib.nullcontext()
-
-
-def settle_claims(digests, writer_pk, using):
-    """Settle the claims holding ``digests``; returns the digests still taken by another account
-    or a live write, and those the writer itself holds already.
-
-    - a holder that exists: taken, unless it is the writer;
-    - a holder deleted around Django (raw SQL, a flush): the claim is dropped;
-    - no holder, and a user row has the claim's username: a write that did not finish (or is
-      finishing now); the claim is linked to that user;
-    - no holder and no such row: dropped once older than :data:`CLAIM_GRACE`, else taken.
-    """
-    claims = claim_model()._default_manager.using(using)
-    users = keyed_user_model()._base_manager.using(using)
-    holders = claims.filter(digest__in=digests).annotate(
-        live=Exists(users.filter(pk=OuterRef("user_id")))
-    )
-    taken, own = [], set()
-    for claim in holders:
-        holder = claim.user_id
-        if holder is not None and not claim.live:
-            claims.filter(pk=claim.pk, user=holder).delete()
-            continue
-        if holder is None:
-            holder = user_of_unfinished_claim(claims, users, claim)
-            unfinished = unfinished_write(claims, claim)
-            if holder is None and claim.created_at < timezone.now() - CLAIM_GRACE:
-                unfinished.delete()
-                continue
-            if holder is not None and unfinished.update(user=holder):
-                write_key_row_from_user(holder, using)
-        elif holder != writer_pk:
-            # A write of the holder's that reached its row and died before its key row (or a
-            # write around save()): a refusal is the moment to put its key in step.
-            write_key_row_from_user(holder, using)
-        if holder is not None and holder == writer_pk:
-            own.add(claim.digest)
-        else:
-            taken.append(claim.digest)
-    return taken, own
-
-
-def unfinished_write(claims, claim):
-    """The holderless claims one write inserted with ``claim`` (one statement: one timestamp).
-
-    Selected by digest, as the write itself links them: a write finishing now and a writer
-    settling its claims then lock the same rows in the same order, and cannot deadlock."""
-    digests = claims.filter(user=None, created_at=claim.created_at).values_list("digest", flat=True)
-    return claims.filter(digest__in=sorted(digests), user=None)
-
-
-def write_key_row_from_user(user_pk, using):
-    """Write a user's key row as its row in the user table says (the claims it holds decide
-    whether it holds its address)."""
-    user_model = keyed_user_model()
-    identity = (
-        user_model._base_manager.using(using)
-        .filter(pk=user_pk)
-        .values_list(user_model.USERNAME_FIELD, user_model.get_email_field_name())
-        .first()
-    )
-    if identity is None:
-        return
-    held = claim_model()._default_manager.using(using).filter(user=user_pk)
-    pending = PendingClaims(identity, new_user=False)
-    pending.claimed = list(held.values_list("digest", flat=True))
-    write_key_row(user_pk, *identity, pending, using)
-
-
-def user_of_unfinished_claim(claims, users, claim):
-    """The user whose write left this holderless claim, found through the username it wrote (the
-    user table's own unique index); an email's claim is found by the username claimed with it."""
-    username = claim.source
-    if claim.kind == EMAIL:
-        username = (
-            claims.filter(user=None, kind=USERNAME, created_at=claim.created_at)
-            .values_list("source", flat=True)
-            .first()
-        )
-    if username is None:
-        return None
-    return (
-        users.filter(**{users.model.USERNAME_FIELD: username}).values_list("pk", flat=True).first()
-    )
 
 
 def conflict(claims, taken, identity):
@@ -416,37 +257,6 @@ def conflict(claims, taken, identity):
     if LOOKALIKE in kinds:
         return CaselessConflict("username", username, lookalike=True)
     return CaselessConflict("email", email)
-
-
-def write_key_row(user_pk, username, email, pending, using):
-    """Write the user's key row as its claims now stand. A row the key table refuses (a dead
-    user's key in the way is removed first; a twin written around ``save()``) is left to
-    ``conflict_audit``: the claims already hold the rule."""
-    from authfold.accounts.models import CaselessKey
-
-    fields = key_fields(username, email)
-    if not key_sources_ready(using):
-        del fields["username_source"], fields["email_source"]
-    if pending.new_user or fields["email_digest"] in pending.claimed:
-        fields["email_claim"] = fields["email_digest"]
-    elif fields["email_digest"] is None:
-        fields["email_claim"] = None
-    keys = CaselessKey._default_manager.using(using)
-    for _attempt in range(2):
-        try:
-            with guarded(using):
-                if pending.new_user or not keys.filter(user=user_pk).update(**fields):
-                    insert_rows(
-                        CaselessKey, using, ("user", *fields), [(user_pk, *fields.values())]
-                    )
-            return
-        except IntegrityError:
-            dead = orphan_keys(CaselessKey, using).filter(
-                Q(username_digest=fields["username_digest"])
-                | Q(email_claim__isnull=False, email_claim=fields.get("email_claim"))
-            )
-            if not dead.delete()[0]:
-                return
 
 
 def release_claims_of_deleted(sender, instance, using, **kwargs):
@@ -510,28 +320,3 @@ def connect_receivers():
         release_claims_of_deleted, sender=user_model, dispatch_uid="authfold-claims-del"
     )
     connection_created.connect(install_username_index_wrapper, dispatch_uid="authfold-pg-index")
-
-
-def orphan_claims(using):
-    """The holderless claims older than :data:`CLAIM_GRACE`: left by writes that did not finish."""
-    claims = claim_model()._default_manager.using(using)
-    return claims.filter(user=None, created_at__lt=timezone.now() - CLAIM_GRACE).order_by("pk")
-
-
-def clear_orphan_claims(using):
-    """Settle every orphan claim: linked to the user its write left (that write reached its row),
-    else dropped; returns how many were settled."""
-    claims = claim_model()._default_manager.using(using)
-    users = keyed_user_model()._base_manager.using(using)
-    settled = 0
-    for claim in list(orphan_claims(using)):
-        holder = user_of_unfinished_claim(claims, users, claim)
-        unfinished = unfinished_write(claims, claim)
-        if holder is None:
-            settled += unfinished.delete()[0]
-            continue
-        linked = unfinished.update(user=holder)
-        if linked:
-            write_key_row_from_user(holder, using)
-        settled += linked
-    return settled

@@ -16,7 +16,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from authfold.accounts.caseless import same_username, skeleton_digests_ready
-from authfold.accounts.keys import key_fields
+from authfold.accounts.key_rows import key_fields
 from authfold.accounts.models import CaselessKey
 
 BENCH_PASSWORD = "bench-password-1"

@@ -39,7 +39,7 @@ from authfold.accounts.caseless import (
     username_key,
     username_skeleton,
 )
-from authfold.accounts.keys import orphan_keys
+from authfold.accounts.key_rows import orphan_keys
 
 PAGE_SIZE = 5000
 # Digests per ``IN (...)`` list: below SQLite's oldest limit of 999 bound parameters.

@@ -4,7 +4,7 @@ from django.db import IntegrityError, connections, transaction
 from django.db.models.constants import OnConflict
 
 from authfold.accounts.caseless import email_digest, skeleton_digest, username_digest
-from authfold.accounts.keys import key_fields, orphan_keys
+from authfold.accounts.key_rows import key_fields, orphan_keys
 from authfold.data_migrations.detection import pages
 
 BACKFILL_BATCH_SIZE = 5000

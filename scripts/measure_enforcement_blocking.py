@@ -52,7 +52,7 @@ def load_users(count):
     """COPY ``count`` users and their keys (a few case variants of real-looking names)."""
     from django.db import connection
 
-    from authfold.accounts.keys import key_fields
+    from authfold.accounts.key_rows import key_fields
 
     started = time.monotonic()
     with connection.cursor() as cursor:

@@ -17,13 +17,8 @@ from django.contrib.auth import authenticate, get_user_model
 from django.db import connection
 from django.utils import timezone
 
-from authfold.accounts.keys import (
-    CLAIM_GRACE,
-    CaselessConflict,
-    clear_orphan_claims,
-    orphan_claims,
-    wanted_claims,
-)
+from authfold.accounts.claim_settling import CLAIM_GRACE, clear_orphan_claims, orphan_claims
+from authfold.accounts.keys import CaselessConflict, wanted_claims
 from authfold.accounts.models import CaselessKey, IdentifierClaim
 from tests.django_process import ROOT, child_environment
 from tests.factories import DEFAULT_PASSWORD, UserFactory

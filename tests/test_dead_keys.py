@@ -12,7 +12,8 @@ from django.core.management import call_command
 from django.db import connection
 
 from authfold.accounts.caseless import username_digest
-from authfold.accounts.keys import CaselessConflict, orphan_keys
+from authfold.accounts.key_rows import orphan_keys
+from authfold.accounts.keys import CaselessConflict
 from authfold.accounts.models import CaselessKey
 from authfold.data_migrations.keys import sync_caseless_keys
 from tests.factories import DEFAULT_PASSWORD, UserFactory

@@ -20,8 +20,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.migrations.recorder import MigrationRecorder
 
 from authfold.accounts.caseless import email_digest
-from authfold.accounts.keys import insert_rows
 from authfold.accounts.models import CaselessKey
+from authfold.accounts.writes import insert_rows
 from authfold.data_migrations.email_claims import CLAIM_INDEX_NAME
 from authfold.data_migrations.enforcement import USERNAME_INDEX_NAME
 from tests.django_process import ROOT, child_environment, run_manage

@@ -23,7 +23,8 @@ from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections
 from tqdm import tqdm
 
 from authfold.accounts.caseless import caseless_keys_ready, table_ready
-from authfold.accounts.keys import claims_ready, clear_orphan_claims, orphan_claims
+from authfold.accounts.claim_settling import clear_orphan_claims, orphan_claims
+from authfold.accounts.keys import claims_ready
 from authfold.accounts.models import CaselessKey, IdentifierClaim, RenameRecord, UnconfirmedEmail
 from authfold.data_migrations.claims import repair_claims
 from authfold.data_migrations.detection import Survey

@@ -14,7 +14,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from authfold.accounts.keys import EMAIL, LOOKALIKE, USERNAME, wanted_claims
-from authfold.data_migrations.detection import pages
+from authfold.data_migrations.detection import ExactText, pages
 
 CLAIM_BATCH_SIZE = 5000
 
@@ -50,11 +50,20 @@ def unclaimed_users(user_model, claim_model, using):
 
 def stale_claims(claim_model, using):
     """The claims whose key is no longer their user's: a write around ``save()`` changed the name
-    or address. Only the claims whose source text differs from the user's are keyed again (a
-    change of case through ``save()`` leaves the earlier spelling there, with the same key)."""
-    claims = claim_model._default_manager.using(using).filter(user__isnull=False)
-    named = claims.filter(kind__in=[USERNAME, LOOKALIKE]).exclude(source=F("user__username"))
-    changed = named | claims.filter(kind=EMAIL).exclude(source=F("user__email"))
+    or address. Only the claims whose source text differs from the user's, byte for byte, are
+    keyed again (a change of case through ``save()`` leaves the earlier spelling there, with the
+    same key)."""
+    claims = (
+        claim_model._default_manager.using(using)
+        .filter(user__isnull=False)
+        .alias(
+            source_bytes=ExactText("source"),
+            username_bytes=ExactText("user__username"),
+            email_bytes=ExactText("user__email"),
+        )
+    )
+    named = claims.filter(kind__in=[USERNAME, LOOKALIKE]).exclude(source_bytes=F("username_bytes"))
+    changed = named | claims.filter(kind=EMAIL).exclude(source_bytes=F("email_bytes"))
     rows = changed.values_list("pk", "digest", "user__username", "user__email")
     return [
         pk for pk, digest, username, email in rows if digest not in wanted_claims(username, email)

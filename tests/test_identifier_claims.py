@@ -84,6 +84,17 @@ def test_the_audit_repair_keys_again_only_claims_a_write_around_save_made_stale(
 
 
 @pytest.mark.django_db
+def test_a_rename_around_save_that_only_a_collation_calls_equal_makes_its_claim_stale():
+    from authfold.data_migrations.claims import stale_claims
+
+    padded = UserFactory(username="maria")
+    # Equal to "maria" under a PAD SPACE collation (MariaDB's utf8mb4_bin), another key.
+    User.objects.filter(pk=padded.pk).update(username="maria ")
+    [stale] = stale_claims(IdentifierClaim, "default")
+    assert IdentifierClaim.objects.get(pk=stale).source == "maria"
+
+
+@pytest.mark.django_db
 def test_a_user_whose_username_is_its_own_email_holds_one_claim():
     UserFactory(username="maria@example.org", email="Maria@Example.org")
     assert IdentifierClaim.objects.count() == 1

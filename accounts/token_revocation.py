@@ -18,7 +18,7 @@ digest, as Django binds a session with ``get_session_auth_hash()``), and
 
 from django.apps import apps
 from django.conf import settings
-from django.db.models.signals import post_delete, post_save, pre_save
+from django.db.models.signals import post_delete, post_init, post_save, pre_save
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from authfold.accounts.caseless import table_ready
@@ -26,8 +26,10 @@ from authfold.accounts.caseless import table_ready
 # The HMAC's salt: a digest made for token bindings is good for nothing else.
 BINDING_KEY_SALT = "authfold.accounts.token_revocation.password_digest"
 
-# Where remember_password_change marks a save that changes the stored hash.
+# Where remember_password_change marks a save that changes the stored hash, and where an
+# instance keeps the hash it was loaded with (or last saved).
 PASSWORD_CHANGED_ATTRIBUTE = "_authfold_password_changed"
+LOADED_PASSWORD_ATTRIBUTE = "_authfold_loaded_password"
 
 
 def saves_password(update_fields):
@@ -35,23 +37,39 @@ def saves_password(update_fields):
     return update_fields is None or "password" in update_fields
 
 
+def remember_loaded_password(sender, instance, **kwargs):
+    """``post_init``: note the hash a row was loaded with (no query), for the save to compare."""
+    if "password" in instance.__dict__:
+        instance.__dict__[LOADED_PASSWORD_ATTRIBUTE] = instance.__dict__["password"]
+
+
 def remember_password_change(sender, instance, raw, using, update_fields, **kwargs):
     """``pre_save``: mark the instance when the hash it is about to store differs from the stored one.
 
     Compared with the row, not with what ``set_password`` was told, so a hash set any way counts.
+    A hash the instance still has as it was loaded from this database (or last saved there) needs
+    no look at the row; any other is compared with the row read now. A hash another process
+    stored meanwhile is not this save's to notice: its tokens are bound to that hash, and refused
+    once this save writes another.
     """
     if raw or instance.pk is None or not saves_password(update_fields):
+        return
+    loaded = instance.__dict__.get(LOADED_PASSWORD_ATTRIBUTE)
+    trusted = not instance._state.adding and instance._state.db == using
+    if trusted and loaded is not None and loaded == instance.password:
         return
     stored = sender._base_manager.using(using).filter(pk=instance.pk)
     if stored.exclude(password=instance.password).exists():
         instance.__dict__[PASSWORD_CHANGED_ATTRIBUTE] = True
 
 
-def delete_tokens_after_password_change(sender, instance, raw, using, **kwargs):
+def delete_tokens_after_password_change(sender, instance, raw, using, update_fields=None, **kwargs):
     """``post_save``: once the new hash is saved, delete the user's tokens (none outlive it).
 
     After the save, not before: a save that fails (a refused twin) must not cost the tokens.
     """
+    if saves_password(update_fields) and "password" in instance.__dict__:
+        instance.__dict__[LOADED_PASSWORD_ATTRIBUTE] = instance.__dict__["password"]
     if not instance.__dict__.pop(PASSWORD_CHANGED_ATTRIBUTE, False):
         return
     from rest_framework.authtoken.models import Token
@@ -137,6 +155,9 @@ def connect_token_revocation(user_model):
     ``rest_framework.authtoken``, the only tokens we know how to delete."""
     if not apps.is_installed("rest_framework.authtoken"):
         return
+    post_init.connect(
+        remember_loaded_password, sender=user_model, dispatch_uid="authfold-password-loaded"
+    )
     pre_save.connect(
         remember_password_change, sender=user_model, dispatch_uid="authfold-password-pre"
     )

@@ -6,6 +6,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -239,3 +241,35 @@ def test_after_logout_the_next_login_makes_a_new_token():
     )
     assert login.status_code == 200
     assert login.json()["token"] != old_key
+
+
+def test_a_password_set_but_saved_without_it_still_ends_the_tokens_when_saved_later():
+    user = UserFactory()
+    key = token_of(user)
+    user.set_password("a new one")
+    user.save(update_fields=["last_login"])
+    assert Token.objects.filter(key=key).exists()
+    user.save()
+    assert not Token.objects.filter(key=key).exists()
+
+
+def test_a_save_of_a_loaded_user_reads_nothing_to_know_its_password_is_unchanged():
+    key = token_of(UserFactory())
+    user = User.objects.get(auth_token__key=key)
+    user.first_name = "Maria"
+    with CaptureQueriesContext(connection) as captured:
+        user.save()
+    assert len(captured.captured_queries) == 1
+    assert Token.objects.filter(key=key).exists()
+
+
+def test_a_user_refreshed_after_another_process_changed_its_password_keeps_the_new_token():
+    user = UserFactory()
+    elsewhere = User.objects.get(pk=user.pk)
+    elsewhere.set_password("changed elsewhere")
+    elsewhere.save()
+    key = token_of(elsewhere)
+    user.refresh_from_db()
+    user.first_name = "Maria"
+    user.save()
+    assert Token.objects.filter(key=key).exists()

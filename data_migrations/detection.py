@@ -2,15 +2,17 @@
 :mod:`authfold.accounts.caseless`, keys that no longer match their user, blank emails, and
 accounts without a usable password.
 
-One pass (:class:`KeyCheck`) reads every user once, in primary-key pages, with its key row
-(:class:`authfold.accounts.models.CaselessKey`, after migration 0001), and computes the user's keys
-the one way :mod:`authfold.accounts.caseless` defines them. A key row that matches is trusted; the
-database then finds the twins among trusted rows (``GROUP BY username_digest HAVING COUNT(*) >
-1``, over the index). A user with no key row, or whose row no longer matches (written around
-``Model.save()``: ``bulk_create``, ``update()``, raw SQL) is a *suspect*: only a 64-bit hash of
-its key and its id are kept (:class:`KeyHashes`, 16 bytes a suspect, so memory stays bounded at
-millions of users), and its fresh digest is looked up in the key table, page by page. Before our
-migrations there is no key table and every user is a suspect.
+One pass (:class:`KeyCheck`) reads the users, in primary-key pages, with their key rows
+(:class:`authfold.accounts.models.CaselessKey`, after migration 0001), and computes their keys
+the one way :mod:`authfold.accounts.caseless` defines them. From migration 0014 on it reads only
+the users whose key row does not vouch for itself (:func:`not_vouched_for`: the database compares
+the texts the row was computed from with the user's); before, every user, and the database finds
+the twins among the rows that match (``GROUP BY username_digest HAVING COUNT(*) > 1``). A user
+with no key row, or whose row no longer matches (written around ``Model.save()``:
+``bulk_create``, ``update()``, raw SQL) is a *suspect*: only a 64-bit hash of its key and its id
+are kept (:class:`KeyHashes`, 16 bytes a suspect, so memory stays bounded at millions of users),
+and its fresh digest is looked up in the key table, page by page. Before our migrations there is
+no key table and every user is a suspect.
 
 SQLite and MariaDB/MySQL cannot compute the key themselves (no Unicode NFKC, and their case
 folding is ASCII-only or collation-bound), so on them this pass is the only place where a write
@@ -416,8 +418,8 @@ def not_vouched_for(users):
 
 
 class KeyCheck:
-    """One pass over every user, in primary-key pages: its keys, computed here, against its key
-    row. Counts the users, those with a row (``keyed``), without one (``missing``) and with a row
+    """One pass over the users (those not vouched for, from migration 0014 on), in primary-key
+    pages: their keys, computed here, against their key rows. Counts the users, those with a row (``keyed``), without one (``missing``) and with a row
     that no longer matches (``stale``); keeps the ids of blank emails; and for each suspect (no
     row, or a stale digest of that kind) its id and a 64-bit hash of its key, and the digests of
     the suspects' keys that a key row already holds (``bridged_digests``). Once migration 0006

@@ -1,4 +1,4 @@
-"""The figures of issue 8, each measured side by side: ours, the floor, and the naive retrofit."""
+"""The benchmark figures, each measured side by side: ours, the floor, and the naive retrofit."""
 
 import contextlib
 import io
@@ -40,7 +40,7 @@ from bench.timing import compare, timed
 User = get_user_model()
 REPO = Path(__file__).resolve().parent.parent
 
-# The audit's floor named in issue 8: one statement over the same table. LOWER() appears here
+# The audit's floor: one statement over the same table. LOWER() appears here
 # only as the thing we compare against; it is not our definition of "the same username".
 AUDIT_FLOOR_SQL = (
     "SELECT LOWER(username), COUNT(*) FROM auth_user GROUP BY LOWER(username) HAVING COUNT(*) > 1"
@@ -355,7 +355,7 @@ def enforcement(using="default"):
 
 
 def engine_available():
-    """Whether the resolution engine (issue 6) is here: its ``conflict_audit`` command is."""
+    """Whether the resolution engine is installed: its ``conflict_audit`` command is."""
     return "conflict_audit" in get_commands()
 
 
@@ -438,7 +438,7 @@ def remove_twins(loaded):
     User.objects.filter(pk__in=list(loaded.twin_ids)).delete()
 
 
-# The registration API of issue 5 (API half); its URL name, once it is on main.
+# The registration API's URL name.
 REGISTRATION_URL_NAME = "authfold_api:users"
 
 

@@ -1,7 +1,7 @@
 """The naive retrofit the benchmarks compare against: the widely copied ``username__iexact``.
 
 This is the one place in the project where ``__iexact`` is allowed, and only as the thing we
-measure ours against (issue 8). Nothing outside ``bench/`` imports it.
+measure ours against. Nothing outside ``bench/`` imports it.
 """
 
 from django.contrib.auth import get_user_model

@@ -35,6 +35,7 @@ from authfold.accounts.postgres_index import (
     username_index_ready,
     users_with_username_digest,
 )
+from authfold.accounts.postgres_login import forget_login_function_state
 from authfold.accounts.skeleton import key_skeleton
 
 
@@ -307,11 +308,12 @@ def key_sources_ready(using):
 
 
 def forget_caseless_keys_state():
-    """Make :func:`caseless_keys_ready`, :func:`key_column_ready` and ``username_index_ready``
-    look again, after migrating the accounts app backwards."""
+    """Make :func:`caseless_keys_ready`, :func:`key_column_ready`, ``username_index_ready`` and
+    ``login_function_ready`` look again, after migrating the accounts app backwards."""
     _ready_tables.clear()
     _key_table_columns.clear()
     forget_username_index_state()
+    forget_login_function_state()
 
 
 @receiver(post_migrate, dispatch_uid="authfold-forget-caseless-keys-state")

@@ -47,6 +47,7 @@ from authfold.accounts.postgres_index import (
     username_index_ready,
     users_with_username_digest,
 )
+from authfold.accounts.postgres_login import login_function_ready
 from authfold.accounts.user_model import keyed_user_model, logs_in_by_username
 from authfold.accounts.writes import guarded, insert_rows, is_deadlock
 
@@ -75,11 +76,13 @@ class CaselessConflict(IntegrityError):
 
 def claims_ready(using):
     """Whether the claims table exists on ``using`` (migration 0011; remembered once it does).
-    The key rows the saves then write are read by the lookups: their state, and the key table's
-    columns, are taken in the same first look, not in a login's or a sign-up's."""
+    The key rows the saves then write are read by the lookups: their state, the key table's
+    columns and PostgreSQL's login function are taken in the same first look, not in a login's
+    or a sign-up's."""
     if not (table_ready(claim_model(), using) and caseless_keys_ready(using)):
         return False
     key_sources_ready(using)
+    login_function_ready(using, keyed_user_model())
     return True
 
 

@@ -25,6 +25,7 @@ from authfold.accounts.conf import authfold_setting, renamed_login_period
 from authfold.accounts.email_verification import with_confirmed_email
 from authfold.accounts.models import CaselessKey, LoginFailures, RenameRecord
 from authfold.accounts.postgres_index import username_index_ready
+from authfold.accounts.postgres_login import login_function_ready
 from authfold.accounts.throttling import AccountLoginThrottle, FailedLoginThrottle, retry_after
 from authfold.accounts.user_model import caseless_rule_applies
 from authfold.backends.lookup_statement import (
@@ -215,10 +216,20 @@ class CaseInsensitiveModelBackend(ModelBackend):
         since = None if period is None else timezone.now() - period
         connection = connections[using]
         failures = LoginFailures if table_ready(LoginFailures, using) else None
+        function = indexed and failures is not None and login_function_ready(using, user_model)
         statement = lookup_statement(
-            using, user_model, CaselessKey, RenameRecord, indexed, since is not None, failures
+            using,
+            user_model,
+            CaselessKey,
+            RenameRecord,
+            indexed,
+            since is not None,
+            failures,
+            function,
         )
-        parameters = lookup_parameters(connection, login, username_digest(login), indexed, since)
+        parameters = lookup_parameters(
+            connection, login, username_digest(login), indexed, since, function
+        )
         found = list(user_model._default_manager.db_manager(using).raw(statement, parameters))
         for user in found:
             if user.authfold_renamed_at is not None:

@@ -15,6 +15,9 @@ Branches, each one index lookup, ``UNION ALL``:
   exact-case owner must win over legacy twins;
 - the rename log's exact ``old_username`` within the renamed-login period, when it is on.
 
+On PostgreSQL with migration 0015 the statement is a call of the function of
+:mod:`authfold.accounts.postgres_login`, which runs these branches with a plan kept between logins.
+
 A row found through the rename log carries that old name in ``authfold_renamed_from`` and the
 rename's date in ``authfold_renamed_at``; the others carry NULLs.
 
@@ -25,6 +28,7 @@ Every branch joins the account's failed logins (``LEFT JOIN``, by primary key) i
 from django.db import connections
 
 from authfold.accounts.postgres_index import DIGEST_FUNCTION
+from authfold.accounts.postgres_login import call_statement
 
 # Rows to read at most: more for one name means something is badly wrong.
 LIMIT = 20
@@ -37,28 +41,46 @@ _statements = {}
 
 
 def lookup_statement(
-    using, user_model, key_model, record_model, indexed, renamed, failures_model=None
+    using,
+    user_model,
+    key_model,
+    record_model,
+    indexed,
+    renamed,
+    failures_model=None,
+    function=False,
 ):
     """The SQL of the lookup on database ``using``; parameters in the order
     :func:`lookup_parameters` gives them. Cached: the same arguments give the same text.
-    ``failures_model``: the failed-logins table to join, ``None`` before its migration."""
-    cache_key = (using, user_model._meta.label, indexed, renamed, failures_model is not None)
-    if cache_key not in _statements:
-        _statements[cache_key] = write_statement(
-            connections[using],
-            user_model,
-            key_model,
-            record_model,
-            indexed,
-            renamed,
-            failures_model,
+    ``failures_model``: the failed-logins table to join, ``None`` before its migration;
+    ``function``: call PostgreSQL's login function (migration 0015) instead."""
+    cache_key = (
+        using,
+        user_model._meta.label,
+        indexed,
+        renamed,
+        failures_model is not None,
+        function,
+    )
+    if cache_key in _statements:
+        return _statements[cache_key]
+    connection = connections[using]
+    if function:
+        statement = call_statement(connection, user_model, RENAMED_FROM, RENAMED_AT, FAILED_LOGINS)
+    else:
+        statement = write_statement(
+            connection, user_model, key_model, record_model, indexed, renamed, failures_model
         )
+    _statements[cache_key] = statement
     return _statements[cache_key]
 
 
-def lookup_parameters(connection, login, digest, indexed, renamed_since):
+def lookup_parameters(connection, login, digest, indexed, renamed_since, function=False):
     """The parameters of :func:`lookup_statement` for one login (``renamed_since``: ``None`` when
     renamed logins are off)."""
+    if function:
+        since = renamed_since and connection.ops.adapt_datetimefield_value(renamed_since)
+        return [digest, login, since]
     parameters = [digest] if indexed else [digest, login]
     if renamed_since is not None:
         parameters += [login, connection.ops.adapt_datetimefield_value(renamed_since)]

@@ -149,9 +149,7 @@ def main(argv=None):
         step(f"{arguments.database}: registration API")
         result["figures"]["registration"] = figures.registration(rng, arguments.repeat // 5)
     else:
-        result["not_measured"]["registration"] = (
-            "the registration API is not routed"
-        )
+        result["not_measured"]["registration"] = "the registration API is not routed"
     result["load_average_at_end"] = os.getloadavg()
     with open(arguments.out, "w") as out:
         json.dump(result, out, indent=2)

@@ -10,6 +10,11 @@ from dataclasses import dataclass
 from django.db import connections
 from django.test.utils import CaptureQueriesContext
 
+from authfold.accounts.postgres_login import FUNCTION, explain_kept_plan
+
+# PostgreSQL's login function, called with its arguments' SQL text: its own plan is inside.
+LOGIN_FUNCTION_CALL = re.compile(rf"FROM {FUNCTION}\((.*)\) l$")
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -48,6 +53,11 @@ def explain(sql, using="default"):
         cursor.execute("EXPLAIN " + sql)
         if connection.vendor == "postgresql":
             lines = [row[0] for row in cursor.fetchall()]
+            called = LOGIN_FUNCTION_CALL.search(sql)
+            if called:
+                lines += [f"{FUNCTION}, the plan it keeps:"] + [
+                    f"  {line}" for line in explain_kept_plan(cursor, called[1])
+                ]
             return Plan(sql, tuple(lines), postgresql_scans(lines))
         columns = [column[0] for column in cursor.description]
         rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]

@@ -8,12 +8,13 @@ such as PostgreSQL's expression index on the username, is paid by both.)
 """
 
 import contextlib
+import re
 import statistics
 import time
 from itertools import count
 
 from django.contrib.auth import get_user_model
-from django.db import connections
+from django.db import connections, transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.test.utils import CaptureQueriesContext
 
@@ -22,6 +23,8 @@ from bench.timing import compare
 
 User = get_user_model()
 SIGNALS = (pre_save, post_save, post_delete)
+# Django's savepoint names ("s140144495725440_x404").
+SAVEPOINT_NAME = re.compile(r'"s\d+_x\d+"')
 # Statements timed one by one, over this many calls of each contender, for the profile.
 PROFILED_CALLS = 50
 
@@ -55,8 +58,9 @@ def from_authfold(dispatch_uid):
 
 
 def writes(loaded, rng, repeat, using="default"):
-    """Three writes, ours against plain Django, each interleaved on its own inputs: a sign-up's
-    ``create_user`` in autocommit, a profile save that changes neither name nor email, and a
+    """Four writes, ours against plain Django, each interleaved on its own inputs: a sign-up's
+    ``create_user`` in autocommit and in one transaction (as authfold's own sign-up paths save),
+    a profile save that changes neither name nor email, and a
     case change of one's own username. Statements per call and a per-statement profile beside."""
     around = {"plain": lambda: plain_django(using)}
     numbers = count(3 * 10**8)
@@ -71,6 +75,10 @@ def writes(loaded, rng, repeat, using="default"):
 
     def create_user(pair):
         return User.objects.db_manager(using).create_user(pair[0], pair[1], BENCH_PASSWORD)
+
+    def create_user_in_transaction(pair):
+        with transaction.atomic(using=using):
+            return create_user(pair)
 
     def existing_users(_round):
         picked = rng.sample(loaded.plain_ids, 2)
@@ -91,6 +99,7 @@ def writes(loaded, rng, repeat, using="default"):
 
     figures = {
         "create_user": (create_user, new_user),
+        "create_user_in_transaction": (create_user_in_transaction, new_user),
         "profile_save": (profile_save, existing_users),
         "case_change": (case_change, existing_users),
     }
@@ -140,7 +149,8 @@ def statement_profile(call, inputs, calls, using="default"):
         try:
             return execute(sql, params, many, context)
         finally:
-            label = " ".join(sql.split()[:6])
+            # Savepoints by statement, not by name (each has its own).
+            label = SAVEPOINT_NAME.sub('"…"', " ".join(sql.split()[:6]))
             spent.setdefault(label, []).append(time.perf_counter() - started)
 
     connection = connections[using]

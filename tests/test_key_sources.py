@@ -117,6 +117,7 @@ def key_table_columns():
 
 
 def test_migration_0014_killed_after_its_columns_runs_again_and_reverses(accounts_migrator):
+    accounts_migrator.to("0014")
     user = UserFactory()
     CaselessKey.objects.update(username_source=None, email_source=None)
     # Killed after adding the columns, before filling them: not recorded as applied.

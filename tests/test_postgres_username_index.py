@@ -17,9 +17,14 @@ from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework import serializers
 
-from authfold.accounts.caseless import username_digest, username_key
+from authfold.accounts.caseless import (
+    forget_caseless_keys_state,
+    username_digest,
+    username_key,
+)
 from authfold.accounts.keys import CaselessConflict
 from authfold.accounts.postgres_index import index_name, index_state
+from authfold.accounts.postgres_login import drop_function_sql
 from authfold.accounts.serializers import RegistrationSerializer
 from authfold.backends import CaseInsensitiveModelBackend
 from authfold.data_migrations.postgres_keys import (
@@ -190,9 +195,22 @@ def test_a_sign_up_refused_by_the_index_answers_on_username():
     assert list(User.objects.values_list("username", flat=True)) == ["MARIA"]
 
 
+@pytest.fixture
+def login_function_dropped(db):
+    """The lookup's statement as a database without the login function (before 0015) sends it;
+    the drop is undone with the test's transaction."""
+    with connection.cursor() as cursor:
+        cursor.execute(drop_function_sql())
+    forget_caseless_keys_state()
+    yield
+    forget_caseless_keys_state()
+
+
 @on_postgres
 @pytest.mark.django_db
-def test_a_login_is_one_statement_on_the_user_table_through_the_index(throttles_counting_in_memory):
+def test_a_login_is_one_statement_on_the_user_table_through_the_index(
+    throttles_counting_in_memory, login_function_dropped
+):
     user = UserFactory(username="Straße")
     with CaptureQueriesContext(connection) as captured:
         found = CaseInsensitiveModelBackend().authenticate(

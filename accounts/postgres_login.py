@@ -10,9 +10,16 @@ session and keeps the plan; the statement the client sends is then a single func
 and, for a row found through the rename log, the old name and the rename's date. With
 ``renamed_since`` NULL the rename log is not read. Migration 0015 creates it from the models'
 table and column names; on a database without it the backend sends the statement instead.
+
+The function's first call in a database session compiles and plans it, which costs more than
+the statement (a few milliseconds): a connection's first login sends the statement, and only
+the logins after it on the same connection call the function. A project that closes its
+connection after each request (``CONN_MAX_AGE = 0``, Django's default) keeps sending the
+statement; one with persistent connections or a pool calls the function.
 """
 
 import re
+import weakref
 
 from django.db import connections
 
@@ -116,6 +123,21 @@ def login_function_ready(using, user_model):
                 ready = cursor.fetchone()[0]
         _function_states[(using, table)] = ready
     return _function_states[(using, table)]
+
+
+# The driver's connections that have served a login (forgotten with them).
+_served_a_login = weakref.WeakSet()
+
+
+def served_a_login_before(connection):
+    """Whether this database connection (the driver's, so a reconnection is a new one) has served
+    a login before; notes that it now has."""
+    connection.ensure_connection()
+    driver_connection = connection.connection
+    if driver_connection in _served_a_login:
+        return True
+    _served_a_login.add(driver_connection)
+    return False
 
 
 def forget_login_function_state():

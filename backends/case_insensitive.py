@@ -25,7 +25,7 @@ from authfold.accounts.conf import authfold_setting, renamed_login_period
 from authfold.accounts.email_verification import with_confirmed_email
 from authfold.accounts.models import CaselessKey, LoginFailures, RenameRecord
 from authfold.accounts.postgres_index import username_index_ready
-from authfold.accounts.postgres_login import login_function_ready
+from authfold.accounts.postgres_login import login_function_ready, served_a_login_before
 from authfold.accounts.throttling import AccountLoginThrottle, FailedLoginThrottle, retry_after
 from authfold.accounts.user_model import caseless_rule_applies
 from authfold.backends.lookup_statement import (
@@ -216,7 +216,12 @@ class CaseInsensitiveModelBackend(ModelBackend):
         since = None if period is None else timezone.now() - period
         connection = connections[using]
         failures = LoginFailures if table_ready(LoginFailures, using) else None
-        function = indexed and failures is not None and login_function_ready(using, user_model)
+        function = (
+            indexed
+            and failures is not None
+            and login_function_ready(using, user_model)
+            and served_a_login_before(connection)
+        )
         statement = lookup_statement(
             using,
             user_model,

@@ -43,11 +43,28 @@ def function_exists():
 @pytest.mark.django_db
 def test_a_login_calls_the_function_in_one_statement(throttles_counting_in_memory):
     user = UserFactory(username="Straße")
+    login("strasse")  # this connection's first login, if no test logged in on it before
     with CaptureQueriesContext(connection) as captured:
         assert login("STRASSE") == user
     [lookup] = [query["sql"] for query in captured.captured_queries]
     assert f"FROM {FUNCTION}(" in lookup
     assert "UNION" not in lookup
+
+
+@on_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_connections_first_login_sends_the_statement(throttles_counting_in_memory):
+    """The function's first call on a connection costs more than the statement: a connection
+    closed after each request (CONN_MAX_AGE = 0) never calls it."""
+    user = UserFactory(username="Maria")
+    connection.close()
+    lookups = []
+    for typed in ("maria", "MARIA", "Maria"):
+        with CaptureQueriesContext(connection) as captured:
+            assert login(typed) == user
+        [lookup] = [query["sql"] for query in captured.captured_queries]
+        lookups.append(f"FROM {FUNCTION}(" in lookup)
+    assert lookups == [False, True, True]
 
 
 @on_postgres

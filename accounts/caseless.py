@@ -22,6 +22,7 @@ address whose domain is ASCII keeps the key it always had.
 
 import hashlib
 import unicodedata
+from bisect import bisect_right
 
 import idna
 from django.db import connections
@@ -30,6 +31,7 @@ from django.db.models.functions import Lower
 from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 
+from authfold.accounts import unicode_pinned
 from authfold.accounts.postgres_index import (
     forget_username_index_state,
     username_index_ready,
@@ -40,15 +42,16 @@ from authfold.accounts.skeleton import key_skeleton
 
 
 def normalize_username(username):
-    """The form a new or changed username is stored in: NFKC, as Django's own User does."""
-    return unicodedata.normalize("NFKC", username)
+    """The form a new or changed username is stored in: NFKC, as Django's own User does (in the
+    pinned Unicode version, see :func:`in_pinned_unicode`)."""
+    return in_pinned_unicode(nfkc, username)
 
 
 def username_key(username):
     """The identifier caseless match key of a username: NFKC(casefold(NFKC(username)))."""
     if username.isascii():
         return ascii_key(username)
-    return unicodedata.normalize("NFKC", normalize_username(username).casefold())
+    return fold(username)
 
 
 def ascii_key(text):
@@ -89,7 +92,69 @@ def email_key(email):
 
 def fold(text):
     """The caseless form of any text, as :func:`username_key` defines it."""
-    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    return in_pinned_unicode(unpinned_fold, text)
+
+
+def nfkc(text):
+    return unicodedata.normalize("NFKC", text)
+
+
+def unpinned_fold(text):
+    """:func:`fold` by this Python's own Unicode tables."""
+    return nfkc(nfkc(text).casefold())
+
+
+# The definition is pinned to one Unicode version (accounts/unicode_pinned.py, generated with
+# PostgreSQL's copy of the key): a newer Python's tables also know the characters later versions
+# added, and would fold a name holding one differently from the database's index.
+PYTHON_IS_PINNED = unicodedata.unidata_version == unicode_pinned.UNICODE_VERSION
+_ASSIGNED_FIRSTS = [first for first, _last in unicode_pinned.ASSIGNED]
+
+
+def assigned_in_pinned_unicode(character):
+    """Whether the pinned Unicode version had assigned this character."""
+    number = ord(character)
+    at = bisect_right(_ASSIGNED_FIRSTS, number) - 1
+    return at >= 0 and number <= unicode_pinned.ASSIGNED[at][1]
+
+
+def in_pinned_unicode(transform, text):
+    """``transform(text)`` (a normalisation, a case folding) as the pinned Unicode version gives
+    it, on any Python: each run of characters that version had assigned is transformed, and each
+    character it had not is kept. In that version such a character has no decomposition, no case
+    and combining class 0, so it is left as it is and no composition reaches across it; the
+    characters it had assigned fold alike in every later version (Unicode's stability
+    policies). ``tests/test_caseless.py`` checks the key of every code point against the
+    pinned version's fingerprint."""
+    if PYTHON_IS_PINNED or text.isascii():
+        return transform(text)
+    parts, run = [], []
+    for character in text:
+        if character < "\x80" or assigned_in_pinned_unicode(character):
+            run.append(character)
+            continue
+        if run:
+            parts.append(transform("".join(run)))
+            run = []
+        parts.append(character)
+    if run:
+        parts.append(transform("".join(run)))
+    return "".join(parts)
+
+
+def key_fingerprint(key=None):
+    """SHA-256 of ``key(c)`` (by default the username key) for every code point ``c`` it changes,
+    in code point order: two Pythons that give the same fingerprint key every character alike."""
+    key = key or username_key
+    fingerprint = hashlib.sha256()
+    for number in range(1, 0x110000):
+        if 0xD800 <= number < 0xE000:
+            continue
+        character = chr(number)
+        folded = key(character)
+        if folded != character:
+            fingerprint.update(f"{number:X}:{folded}\n".encode("utf-8", "surrogatepass"))
+    return fingerprint.hexdigest()
 
 
 # IDNA 2008's deviation characters: IDNA 2003 (Django's mailer) maps them away, IDNA 2008 keeps

@@ -184,12 +184,15 @@ def check_obsolete_email_setting(app_configs=None, **kwargs):
 
 @checks.register(checks.Tags.database)
 def check_postgres_key_unicode_version(app_configs=None, databases=None, **kwargs):
-    """``authfold.E002``: PostgreSQL's key functions and this Python share a Unicode version."""
+    """``authfold.E002``: PostgreSQL's key functions hold the Unicode version the key is pinned
+    to (``accounts/unicode_pinned.py``), and this Python knows that version."""
     if not checks_our_app(app_configs) or not databases:
         return []
+    from authfold.accounts import unicode_pinned
     from authfold.accounts.postgres_index import index_state
     from authfold.data_migrations.postgres_keys import installed_unicode_version
 
+    pinned = unicode_pinned.UNICODE_VERSION
     table = get_user_model()._meta.db_table
     errors = []
     for alias in databases:
@@ -197,18 +200,33 @@ def check_postgres_key_unicode_version(app_configs=None, databases=None, **kwarg
         if connection.vendor != "postgresql" or index_state(connection, table) != "valid":
             continue
         installed = installed_unicode_version(connection)
-        if installed in (None, unicodedata.unidata_version):
+        if installed is None:
+            continue
+        if installed != pinned:
+            problem = (
+                f"the username key functions were generated from Unicode {installed}, and "
+                f"this authfold keys usernames by Unicode {pinned}"
+            )
+        elif version_tuple(unicodedata.unidata_version) < version_tuple(pinned):
+            problem = (
+                f"this Python has Unicode {unicodedata.unidata_version}, older than the Unicode "
+                f"{pinned} the username key is pinned to"
+            )
+        else:
             continue
         errors.append(
             checks.Error(
-                f"Database {alias!r}: the username key functions were generated from Unicode "
-                f"{installed}, this Python has Unicode {unicodedata.unidata_version}: they fold "
-                f"some names differently, so the username index and this process disagree on "
-                f"who is a twin.",
-                hint="Run the Python version the functions were generated with, or regenerate "
-                "them with scripts/generate-postgres-username-key and add a migration that "
-                "reinstalls them and rebuilds the index (docs/ADOPTING.md).",
+                f"Database {alias!r}: {problem}: they fold some names differently, so the "
+                f"username index and this process disagree on who is a twin.",
+                hint="Run a Python of that Unicode version or newer, with the authfold release "
+                "the database was migrated with; a release that moves the pin "
+                "(scripts/generate-postgres-username-key) adds a migration that reinstalls the "
+                "functions and rebuilds the index (docs/ADOPTING.md).",
                 id="authfold.E002",
             )
         )
     return errors
+
+
+def version_tuple(version):
+    return tuple(int(part) for part in version.split("."))

@@ -5,8 +5,12 @@ import unicodedata
 import pytest
 from django.contrib.auth import get_user_model
 
+from authfold.accounts import unicode_pinned
 from authfold.accounts.caseless import (
+    assigned_in_pinned_unicode,
     email_key,
+    in_pinned_unicode,
+    key_fingerprint,
     normalize_username,
     same_username,
     username_key,
@@ -97,3 +101,35 @@ def test_email_lookup_matches_any_case_and_never_matches_blank():
     UserFactory(email="")
     assert list(users_with_email(User.objects.all(), "maria@EXAMPLE.COM")) == [user]
     assert not users_with_email(User.objects.all(), "").exists()
+
+
+# The pinned Unicode version (accounts/unicode_pinned.py): every Python keys names alike.
+
+
+def test_every_code_point_is_keyed_as_the_pinned_unicode_version_keys_it():
+    """The fingerprint was computed by the pinned version's own tables; a newer Python (the
+    Django 6 leg runs on 3.12) must reproduce it, not its own tables' answer."""
+    assert key_fingerprint() == unicode_pinned.KEY_FINGERPRINT
+
+
+# U+1E030 MODIFIER LETTER CYRILLIC SMALL A, added in Unicode 15.0 with a compatibility
+# decomposition to U+0430: Python 3.12's NFKC turns it into "а", Unicode 14.0 keeps it.
+ADDED_IN_UNICODE_15 = "\U0001e030"
+
+
+def test_a_character_the_pinned_version_had_not_assigned_is_kept_as_it_is():
+    assert not assigned_in_pinned_unicode(ADDED_IN_UNICODE_15)
+    assert username_key(f"Ма{ADDED_IN_UNICODE_15}Ｘ") == f"ма{ADDED_IN_UNICODE_15}x"
+    assert normalize_username(f"Ｘ{ADDED_IN_UNICODE_15}") == f"X{ADDED_IN_UNICODE_15}"
+    assert not same_username(ADDED_IN_UNICODE_15, "а")
+    assert email_key(f"{ADDED_IN_UNICODE_15}@Example.com".upper()) == email_key(
+        f"{ADDED_IN_UNICODE_15}@example.com"
+    )
+
+
+def test_the_characters_around_one_the_pinned_version_lacks_are_keyed_as_alone():
+    """A combining mark after such a character stays apart from the letter before it, as in the
+    pinned version (where the character is a starter that nothing composes with)."""
+    name = f"e{ADDED_IN_UNICODE_15}\u0301ß"
+    assert username_key(name) == f"e{ADDED_IN_UNICODE_15}\u0301ss"
+    assert in_pinned_unicode(str.upper, f"a{ADDED_IN_UNICODE_15}b") == f"A{ADDED_IN_UNICODE_15}B"

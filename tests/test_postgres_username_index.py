@@ -17,6 +17,7 @@ from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework import serializers
 
+from authfold.accounts import unicode_pinned
 from authfold.accounts.caseless import (
     forget_caseless_keys_state,
     username_digest,
@@ -30,10 +31,12 @@ from authfold.backends import CaseInsensitiveModelBackend
 from authfold.data_migrations.postgres_keys import (
     FUNCTIONS_SQL_PATH,
     MAX_CODE_POINT,
+    PINNED_UNICODE_PATH,
     SURROGATES,
     UsernameTwinsRemain,
     generated_unicode_version,
     render_functions_sql,
+    render_pinned_unicode,
 )
 from tests.django_process import ROOT, child_environment
 from tests.factories import DEFAULT_PASSWORD, UserFactory
@@ -71,12 +74,24 @@ def sql_values(function, strings):
         return [row[0] for row in cursor.fetchall()]
 
 
-@pytest.mark.skipif(
-    unicodedata.unidata_version != generated_unicode_version(),
-    reason="the committed SQL pins the Unicode version it was generated from",
+pinned_python = pytest.mark.skipif(
+    unicodedata.unidata_version != unicode_pinned.UNICODE_VERSION,
+    reason="the generator runs on the Python of the pinned Unicode version",
 )
+
+
+@pinned_python
 def test_the_committed_functions_are_what_the_generator_writes_from_this_python():
     assert FUNCTIONS_SQL_PATH.read_text(encoding="utf-8") == render_functions_sql()
+
+
+@pinned_python
+def test_the_committed_pin_is_what_the_generator_writes_from_this_python():
+    assert PINNED_UNICODE_PATH.read_text(encoding="utf-8") == render_pinned_unicode()
+
+
+def test_the_functions_and_the_pin_name_one_unicode_version():
+    assert generated_unicode_version() == unicode_pinned.UNICODE_VERSION
 
 
 @on_postgres

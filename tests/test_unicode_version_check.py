@@ -1,7 +1,8 @@
 """``authfold.E002``: on PostgreSQL with the username index, the key functions record the Unicode
-version they were generated from, and a Python of another Unicode version is an error (the index
-and the process would disagree on who is a twin: the code points a newer Unicode added case
-mappings for). Elsewhere, and where the versions agree, nothing."""
+version they were generated from, and functions of another version than the one the key is pinned
+to are an error (the index and the process would disagree on who is a twin), as is a Python older
+than the pinned version. A newer Python is not: the key keeps to the pinned version. Elsewhere,
+and where the versions agree, nothing."""
 
 import unicodedata
 
@@ -9,6 +10,7 @@ import pytest
 from django.core import checks
 from django.db import connection
 
+from authfold.accounts import unicode_pinned
 from authfold.data_migrations.postgres_keys import installed_unicode_version
 
 pytestmark = pytest.mark.django_db
@@ -33,16 +35,30 @@ def record_version(version):
 
 @on_postgres
 def test_the_installed_functions_record_the_unicode_version_they_were_generated_from():
-    assert installed_unicode_version(connection) == unicodedata.unidata_version
+    assert installed_unicode_version(connection) == unicode_pinned.UNICODE_VERSION
 
 
 @on_postgres
-def test_functions_of_another_unicode_version_than_python_s_are_an_error():
+def test_functions_of_another_unicode_version_than_the_pinned_one_are_an_error():
     record_version("13.0.0")
     [error] = unicode_errors()
     assert error.level == checks.ERROR
-    assert "Unicode 13.0.0" in error.msg and unicodedata.unidata_version in error.msg
+    assert "Unicode 13.0.0" in error.msg and unicode_pinned.UNICODE_VERSION in error.msg
     assert "scripts/generate-postgres-username-key" in error.hint
+
+
+@on_postgres
+def test_a_python_older_than_the_pinned_version_is_an_error(monkeypatch):
+    monkeypatch.setattr(unicodedata, "unidata_version", "13.0.0")
+    [error] = unicode_errors()
+    assert "this Python has Unicode 13.0.0" in error.msg
+
+
+@on_postgres
+def test_a_python_newer_than_the_pinned_version_passes(monkeypatch):
+    """Python 3.12 (Unicode 15.0) and 3.13 (15.1) on a database migrated from any of them."""
+    monkeypatch.setattr(unicodedata, "unidata_version", "15.1.0")
+    assert unicode_errors() == []
 
 
 @on_postgres

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from authfold.accounts.caseless import (
     ascii_domain,
+    assigned_in_pinned_unicode,
     has_deviation_character,
     normalize_username,
     skeleton_digest,
@@ -93,7 +94,19 @@ def username_syntax_validator():
     """Django's own username validator: Unicode by default, ASCII-only when the project asks."""
     if authfold_setting("AUTHFOLD_ASCII_USERNAMES"):
         return ASCIIUsernameValidator()
-    return UnicodeUsernameValidator()
+    return PinnedUnicodeUsernameValidator()
+
+
+class PinnedUnicodeUsernameValidator(UnicodeUsernameValidator):
+    """Django's Unicode username syntax as the Unicode version the key is pinned to reads it: a
+    letter a newer Python knows but that version had not assigned (which the key would keep
+    unfolded) is refused, with Django's own message, as Python 3.11 refuses it."""
+
+    def __call__(self, value):
+        super().__call__(value)
+        value = str(value)
+        if not value.isascii() and not all(map(assigned_in_pinned_unicode, value)):
+            raise ValidationError(self.message, code=self.code, params={"value": value})
 
 
 def validate_username_length(username):

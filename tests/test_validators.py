@@ -59,6 +59,14 @@ def test_username_with_forbidden_characters_is_refused():
     assert codes(error) == {"invalid"}
 
 
+def test_a_letter_newer_than_the_pinned_unicode_version_is_refused():
+    """U+1E030 (a Cyrillic modifier letter, Unicode 15.0) is a letter to Python 3.12's regular
+    expressions, and not to the Unicode 14.0 the key is pinned to: refused on every Python."""
+    with pytest.raises(ValidationError) as refused:
+        clean_new_username("мария\U0001e030")
+    assert [error.code for error in refused.value.error_list] == ["invalid"]
+
+
 def test_ascii_only_setting_refuses_non_ascii_letters(settings):
     settings.AUTHFOLD_ASCII_USERNAMES = True
     with pytest.raises(ValidationError) as error:

@@ -161,10 +161,11 @@ def writes_table(writes):
         elif statements is not None:
             targets.append(f"≤ {statements} statements")
             met = met and sent <= statements
+        target = f"{', '.join(targets)}: {verdict(met)}" if targets else "none"
         lines.append(
             f"| {label} | {ms(ours['median_ms'])} ({ours['repetitions']}x) "
             f"| {ms(plain['median_ms'])} ({plain['repetitions']}x) | **{ratio(ours['median_ms'], plain['median_ms'])}** "
-            f"| {sent} / {floor_sent} | {', '.join(targets)}: {verdict(met)} |"
+            f"| {sent} / {floor_sent} | {target} |"
         )
     return lines
 

@@ -23,6 +23,8 @@ import weakref
 
 from django.db import connections
 
+from authfold.accounts.postgres_index import DIGEST_FUNCTION
+
 FUNCTION = "authfold_login_rows"
 PARAMETERS = ("login_digest", "login_typed", "login_renamed_since")
 SIGNATURE = f"{FUNCTION}(text, text, timestamp with time zone)"
@@ -66,7 +68,7 @@ BEGIN
     SELECT u, {failed_at}, NULL::{renamed_from}, NULL::{renamed_at}
     FROM {table(user_model)} u
     LEFT JOIN {table(failures_model)} f ON {failures_of_user}
-    WHERE authfold_username_digest(({username})::text) = login_digest
+    WHERE {DIGEST_FUNCTION}(({username})::text) = login_digest
     UNION ALL
     SELECT u, {failed_at}, {column("r", record_model, "old_username")},
         {column("r", record_model, "created_at")}

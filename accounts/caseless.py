@@ -125,7 +125,7 @@ def in_pinned_unicode(transform, text):
     and combining class 0, so it is left as it is and no composition reaches across it; the
     characters it had assigned fold alike in every later version (Unicode's stability
     policies). ``tests/test_caseless.py`` checks the key of every code point against the
-    pinned version's fingerprint."""
+    pinned version's fingerprint (``data_migrations.postgres_keys.key_fingerprint``)."""
     if PYTHON_IS_PINNED or text.isascii():
         return transform(text)
     parts, run = [], []
@@ -140,21 +140,6 @@ def in_pinned_unicode(transform, text):
     if run:
         parts.append(transform("".join(run)))
     return "".join(parts)
-
-
-def key_fingerprint(key=None):
-    """SHA-256 of ``key(c)`` (by default the username key) for every code point ``c`` it changes,
-    in code point order: two Pythons that give the same fingerprint key every character alike."""
-    key = key or username_key
-    fingerprint = hashlib.sha256()
-    for number in range(1, 0x110000):
-        if 0xD800 <= number < 0xE000:
-            continue
-        character = chr(number)
-        folded = key(character)
-        if folded != character:
-            fingerprint.update(f"{number:X}:{folded}\n".encode("utf-8", "surrogatepass"))
-    return fingerprint.hexdigest()
 
 
 # IDNA 2008's deviation characters: IDNA 2003 (Django's mailer) maps them away, IDNA 2008 keeps

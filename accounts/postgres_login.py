@@ -28,6 +28,8 @@ from authfold.accounts.postgres_index import DIGEST_FUNCTION
 FUNCTION = "authfold_login_rows"
 PARAMETERS = ("login_digest", "login_typed", "login_renamed_since")
 SIGNATURE = f"{FUNCTION}(text, text, timestamp with time zone)"
+# Rows a login reads at most, here and in the statement of authfold.backends.lookup_statement:
+# more for one name means something is badly wrong.
 LIMIT = 20
 
 

@@ -28,10 +28,7 @@ Every branch joins the account's failed logins (``LEFT JOIN``, by primary key) i
 from django.db import connections
 
 from authfold.accounts.postgres_index import DIGEST_FUNCTION
-from authfold.accounts.postgres_login import call_statement
-
-# Rows to read at most: more for one name means something is badly wrong.
-LIMIT = 20
+from authfold.accounts.postgres_login import LIMIT, call_statement
 
 RENAMED_FROM = "authfold_renamed_from"
 RENAMED_AT = "authfold_renamed_at"

@@ -60,8 +60,8 @@ def from_authfold(dispatch_uid):
 def writes(loaded, rng, repeat, using="default"):
     """Four writes, ours against plain Django, each interleaved on its own inputs: a sign-up's
     ``create_user`` in autocommit and in one transaction (as authfold's own sign-up paths save),
-    a profile save that changes neither name nor email, and a
-    case change of one's own username. Statements per call and a per-statement profile beside."""
+    a profile save that changes neither name nor email, and a case change of one's own username.
+    Statements per call and a per-statement profile beside."""
     around = {"plain": lambda: plain_django(using)}
     numbers = count(3 * 10**8)
 

@@ -419,12 +419,13 @@ def not_vouched_for(users):
 
 class KeyCheck:
     """One pass over the users (those not vouched for, from migration 0014 on), in primary-key
-    pages: their keys, computed here, against their key rows. Counts the users, those with a row (``keyed``), without one (``missing``) and with a row
-    that no longer matches (``stale``); keeps the ids of blank emails; and for each suspect (no
-    row, or a stale digest of that kind) its id and a 64-bit hash of its key, and the digests of
-    the suspects' keys that a key row already holds (``bridged_digests``). Once migration 0006
-    has run, a row whose skeleton digest is missing or not the username's is stale too (the
-    look-alike check would miss it; ``conflict_audit --fix`` rewrites it)."""
+    pages: their keys, computed here, against their key rows. Counts the users, those with a row
+    (``keyed``), without one (``missing``) and with a row that no longer matches (``stale``);
+    keeps the ids of blank emails; and for each suspect (no row, or a stale digest of that kind)
+    its id and a 64-bit hash of its key, and the digests of the suspects' keys that a key row
+    already holds (``bridged_digests``). Once migration 0006 has run, a row whose skeleton
+    digest is missing or not the username's is stale too (the look-alike check would miss it;
+    ``conflict_audit --fix`` rewrites it)."""
 
     def __init__(self, survey):
         self.survey = survey

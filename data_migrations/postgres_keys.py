@@ -14,6 +14,7 @@ With the index (migration 0008) PostgreSQL refuses a twin from any write path (`
 index scan on the user table. Elsewhere (SQLite, MariaDB) all of this is a no-op.
 """
 
+import hashlib
 import unicodedata
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from django.core.management.base import CommandError
 from django.db import IntegrityError
 from django.db.migrations.operations.base import Operation
 
-from authfold.accounts.caseless import key_fingerprint, unpinned_fold
+from authfold.accounts.caseless import unpinned_fold, username_key
 from authfold.accounts.postgres_index import (
     DIGEST_FUNCTION,
     forget_username_index_state,
@@ -132,6 +133,17 @@ def assigned_ranges():
     if start is not None:
         ranges.append((start, MAX_CODE_POINT))
     return ranges
+
+
+def key_fingerprint(key=username_key):
+    """SHA-256 of ``key(c)`` (by default the username key) for every code point ``c`` it changes,
+    in code point order: two Pythons that give the same fingerprint key every character alike."""
+    fingerprint = hashlib.sha256()
+    for character in code_points():
+        folded = key(character)
+        if folded != character:
+            fingerprint.update(f"{ord(character):X}:{folded}\n".encode())
+    return fingerprint.hexdigest()
 
 
 def render_pinned_unicode():

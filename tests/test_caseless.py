@@ -10,13 +10,13 @@ from authfold.accounts.caseless import (
     assigned_in_pinned_unicode,
     email_key,
     in_pinned_unicode,
-    key_fingerprint,
     normalize_username,
     same_username,
     username_key,
     users_with_email,
     users_with_username,
 )
+from authfold.data_migrations.postgres_keys import key_fingerprint
 from tests.factories import UserFactory
 
 User = get_user_model()

@@ -1,7 +1,7 @@
-"""App configuration: connects the receivers that keep caseless keys in step with users, delete a
-user's API tokens when the password changes and tell renamed people their new name at login, and
-puts the host's own code on ``User`` under the rule (each part can be switched off,
-docs/SETTINGS.md)."""
+"""App configuration: connects the receivers that keep caseless keys in step with users, end a
+user's API tokens and pending email change when the password changes and tell renamed people
+their new name at login, and puts the host's own code on ``User`` under the rule (each part can
+be switched off, docs/SETTINGS.md)."""
 
 from django.apps import AppConfig, apps
 
@@ -20,6 +20,7 @@ class AccountsConfig(AppConfig):
         from authfold.accounts import checks, checks_order, keys  # noqa: F401 (they register)
         from authfold.accounts.conf import authfold_setting
         from authfold.accounts.login import tell_renamed_login
+        from authfold.accounts.password_changes import connect_password_change_receivers
         from authfold.accounts.token_revocation import connect_token_revocation
         from authfold.accounts.user_model import logs_in_by_username
         from authfold.accounts.user_validation import install_identity_rule
@@ -30,7 +31,8 @@ class AccountsConfig(AppConfig):
             # checks load, and authfold.E001 tells the project why.
             return
         keys.connect_receivers()
-        connect_token_revocation(user_model)
+        connect_password_change_receivers(user_model)
+        connect_token_revocation()
         user_logged_in.connect(tell_renamed_login, dispatch_uid="authfold.tell_renamed_login")
         if authfold_setting("AUTHFOLD_VALIDATE_USER_MODEL"):
             install_identity_rule(user_model)

@@ -8,9 +8,12 @@ address a link though it counts at once; ``"mandatory"`` also keeps a sign-up's 
 logging in and from receiving password resets until confirmed
 (:class:`~authfold.accounts.models.UnconfirmedEmail`). Accounts without a row count as confirmed.
 
-A key is ``django.core.signing`` over the account, the address and the moment its row was written:
-it proves the mailbox, expires after ``AUTHFOLD_EMAIL_CONFIRMATION_DAYS``, and a later change
-(a new row) makes it worthless. Mails go out only once the transaction that decided them commits.
+A key is ``django.core.signing`` over the account, the address, the moment its row was written and
+a keyed digest of the account's password hash: it proves the mailbox, expires after
+``AUTHFOLD_EMAIL_CONFIRMATION_DAYS``, and a later change (a new row) or a new password makes it
+worthless; a password change also drops the pending change itself
+(:mod:`authfold.accounts.password_changes`). Mails go out only once the transaction that decided
+them commits.
 """
 
 import calendar
@@ -31,6 +34,7 @@ from authfold.accounts.caseless import email_key, table_ready
 from authfold.accounts.conf import authfold_setting
 from authfold.accounts.keys import CaselessConflict
 from authfold.accounts.models import PendingEmailChange, UnconfirmedEmail
+from authfold.accounts.token_revocation import digest_matches, password_digest
 from authfold.accounts.user_model import form_user_model
 from authfold.accounts.validators import EMAIL_TAKEN, validate_email_unclaimed
 
@@ -38,10 +42,12 @@ User = form_user_model()
 
 VERIFICATION_MODES = ("none", "optional", "mandatory")
 SALT = "authfold.accounts.email_verification"
+# The salt of the password digest a key carries: a digest made for keys is good for nothing else.
+PASSWORD_SALT = "authfold.accounts.email_verification.password_digest"
 
 KEY_INVALID = _(
-    "This confirmation link is not valid: it was used already, a newer one replaced it, or it "
-    "was copied incompletely."
+    "This confirmation link is not valid: it was used already, a newer one replaced it, the "
+    "account's password changed since it was sent, or it was copied incompletely."
 )
 KEY_EXPIRED = _(
     "This confirmation link has expired. Change your email address again to get a new one."
@@ -87,14 +93,16 @@ def stamp(moment):
     return calendar.timegm(moment.utctimetuple()) * 1_000_000 + moment.microsecond
 
 
-def confirmation_key(user_pk, email, written_at):
-    """The signed key that confirms ``email`` for the account, while its row is the one written
-    at ``written_at``."""
-    return signing.dumps([user_pk, email, stamp(written_at)], salt=SALT, compress=True)
+def confirmation_key(user, email, written_at):
+    """The signed key that confirms ``email`` for ``user``, while its row is the one written at
+    ``written_at`` and the account keeps its password."""
+    bound = password_digest(user.password, salt=PASSWORD_SALT)
+    return signing.dumps([user.pk, email, stamp(written_at), bound], salt=SALT, compress=True)
 
 
 def read_key(key):
-    """The account, address and stamp a key names; ``ValidationError`` for a bad or old key."""
+    """The account, address, stamp and password digest a key names; ``ValidationError`` for a
+    bad or old key."""
     max_age = timedelta(days=authfold_setting("AUTHFOLD_EMAIL_CONFIRMATION_DAYS"))
     try:
         value = signing.loads(key, salt=SALT, max_age=max_age)
@@ -104,8 +112,8 @@ def read_key(key):
         raise ValidationError(KEY_INVALID, code="key_invalid") from error
     if not (
         isinstance(value, list)
-        and len(value) == 3
-        and isinstance(value[1], str)
+        and len(value) == 4
+        and all(isinstance(part, str) for part in (value[1], value[3]))
         and all(isinstance(part, int) for part in (value[0], value[2]))
     ):
         raise ValidationError(KEY_INVALID, code="key_invalid")
@@ -129,10 +137,10 @@ def change_email(user, old_email, new_email, request):
         pending, _created = PendingEmailChange.objects.update_or_create(
             user=user, defaults={"email": new_email, "requested_at": timezone.now()}
         )
-        key = confirmation_key(user.pk, new_email, pending.requested_at)
+        key = confirmation_key(user, new_email, pending.requested_at)
         mail_after_commit(confirmation_mail(user, new_email, key, request), new_email)
         return new_email
-    PendingEmailChange.objects.filter(user=user).delete()
+    drop_pending_change(user.pk)
     if old_email:
         # Still the same mailbox (the keys are equal): an unconfirmed address stays unconfirmed.
         UnconfirmedEmail.objects.filter(user=user).update(email=new_email)
@@ -150,8 +158,13 @@ def start_verification(user, request):
     row, _created = UnconfirmedEmail.objects.update_or_create(
         user=user, defaults={"email": user.email, "created_at": timezone.now()}
     )
-    key = confirmation_key(user.pk, user.email, row.created_at)
+    key = confirmation_key(user, user.email, row.created_at)
     mail_after_commit(confirmation_mail(user, user.email, key, request), user.email)
+
+
+def drop_pending_change(user_pk, using=None):
+    """Cancel the account's pending email change, if any: its key confirms nothing after this."""
+    PendingEmailChange.objects.using(using).filter(user_id=user_pk).delete()
 
 
 def pending_email(user):
@@ -168,10 +181,12 @@ def confirm_email(key, request):
     last word: an address another account took meanwhile is ``email_taken``, never a twin.
     Raises ``ValidationError`` (codes ``key_invalid``, ``key_expired``, ``email_taken``, ...).
     """
-    user_pk, address, written = read_key(key)
+    user_pk, address, written, bound = read_key(key)
     with transaction.atomic():
         user = User._default_manager.select_for_update().filter(pk=user_pk).first()
-        if user is None:
+        # A key sent before the password changed is the old password's: whoever asked for the
+        # change may have held only that.
+        if user is None or not digest_matches(bound, user.password, salt=PASSWORD_SALT):
             raise ValidationError(KEY_INVALID, code="key_invalid")
         pending = PendingEmailChange.objects.select_for_update().filter(user=user).first()
         if pending and pending.email == address and stamp(pending.requested_at) == written:

@@ -14,10 +14,10 @@ from rest_framework import serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.fields import get_error_detail
 
+from authfold.accounts.account_updates import update_account
 from authfold.accounts.email_verification import (
     PASSWORD_INCORRECT,
     PASSWORD_REQUIRED,
-    change_email,
     changes_email,
     start_verification,
 )
@@ -171,7 +171,9 @@ class CurrentUserSerializer(serializers.ModelSerializer):
     no email yet (a legacy one) must add one with its first change. A new email needs the current
     password: a stolen token or session must not be able to move the account's password resets
     to another mailbox. With email verification on, the new address waits for its confirmation
-    link (``pending_email``) and ``email`` stays what it was.
+    link (``pending_email``) and ``email`` stays what it was; sending the current ``email``
+    again cancels the pending change. Only the fields sent are written, onto the row as stored
+    (:mod:`authfold.accounts.account_updates`).
     """
 
     username = StrictCharField(
@@ -231,11 +233,8 @@ class CurrentUserSerializer(serializers.ModelSerializer):
 
     def update(self, instance, validated_data):
         validated_data.pop("current_password", None)
-        old_email = instance.email
         with refusing_lost_races(validated_data.get("username", instance.username)):
-            for field, value in validated_data.items():
-                setattr(instance, field, value)
-            if "email" in validated_data and changes_email(old_email, validated_data["email"]):
-                change_email(instance, old_email, validated_data["email"], self.context["request"])
-            instance.save()
-        return instance
+            user, _pending = update_account(
+                instance.pk, validated_data, self.context.get("request")
+            )
+        return user

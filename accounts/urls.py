@@ -14,6 +14,11 @@ urlpatterns = [
     path("signup/", views.SignUpView.as_view(), name="signup"),
     path("profile/", views.ProfileView.as_view(), name="profile"),
     path("email/confirm/<str:key>/", views.EmailConfirmView.as_view(), name="email_confirm"),
+    path(
+        "email/pending/cancel/",
+        views.PendingEmailCancelView.as_view(),
+        name="pending_email_cancel",
+    ),
     path("password/change/", views.PasswordChangeView.as_view(), name="password_change"),
     path(
         "password/change/done/",

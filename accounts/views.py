@@ -15,13 +15,13 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
-from django.views.generic import CreateView, TemplateView, UpdateView
+from django.views.generic import CreateView, TemplateView, UpdateView, View
 
+from authfold.accounts.account_updates import update_account
 from authfold.accounts.conf import SIGNUP_CLOSED, authfold_setting
 from authfold.accounts.email_verification import (
-    change_email,
-    changes_email,
     confirm_email,
+    drop_pending_change,
     pending_email,
     read_key,
     start_verification,
@@ -132,11 +132,15 @@ class ProfileView(LoginRequiredMixin, SaveOrReportConflictMixin, UpdateView):
         return {**super().get_context_data(**kwargs), "pending_email": pending_email(self.object)}
 
     def save(self, form):
-        old_email, new_email = form.initial.get("email"), form.cleaned_data["email"]
-        self.pending_email = None
-        if changes_email(old_email, new_email):
-            self.pending_email = change_email(form.instance, old_email, new_email, self.request)
-        return form.save()
+        # Only what the person changed on the page, onto the row as stored now: another request
+        # (a confirmation link, another tab) may have changed the rest since the page was loaded.
+        changes = {
+            field: form.cleaned_data[field]
+            for field in form.changed_data
+            if field in form._meta.fields
+        }
+        user, self.pending_email = update_account(self.request.user.pk, changes, self.request)
+        return user
 
     def after_save(self, form):
         if self.pending_email:
@@ -153,6 +157,18 @@ class ProfileView(LoginRequiredMixin, SaveOrReportConflictMixin, UpdateView):
         return HttpResponseRedirect(self.get_success_url())
 
 
+class PendingEmailCancelView(LoginRequiredMixin, View):
+    """``/accounts/email/pending/cancel/`` (POST): the signed-in person cancels their pending
+    email change; its link confirms nothing afterwards."""
+
+    http_method_names = ["post"]
+
+    def post(self, request):
+        drop_pending_change(request.user.pk)
+        messages.success(request, _("The email change is cancelled; your address stays as it was."))
+        return redirect("authfold:profile")
+
+
 class EmailConfirmView(ThrottledPostMixin, TemplateView):
     """``/accounts/email/confirm/<key>/``: the link of a confirmation mail. Showing it changes
     nothing (mail scanners open links); its button confirms. No login needed: the key is the
@@ -163,7 +179,7 @@ class EmailConfirmView(ThrottledPostMixin, TemplateView):
 
     def get(self, request, key):
         try:
-            _user_pk, address, _written = read_key(key)
+            _user_pk, address, _written, _bound = read_key(key)
         except ValidationError as error:
             return self.refused(error)
         return self.render_to_response(self.get_context_data(email=address))

@@ -20,6 +20,11 @@ from tests.gunicorn_server import gunicorn
 WORKERS = 3
 PASSWORD = "a-long-pass-phrase"
 OWNER, THIEF = "owner@example.com", "thief@evil.example"
+# The second takeover: a thief who knows the password asks for a change to his own address.
+REUSED, ACCOMPLICE = "reused@example.com", "accomplice@evil.example"
+NEW_PASSWORD = "the owner's brand new pass phrase"
+RESET_LINK = re.compile(r"(/accounts/password/reset/[^/\s]+/[^/\s]+/)")
+CONFIRM_KEY = re.compile(r"/accounts/email/confirm/([^/\s]+)/")
 CSRF_TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 pytestmark = pytest.mark.django_db
@@ -64,7 +69,8 @@ def demo(tmp_path_factory, django_db_setup, django_db_blocker):
             "shell",
             "-c",
             "from django.contrib.auth.models import User; "
-            f"User.objects.create_user('owner', {OWNER!r}, {PASSWORD!r})",
+            f"User.objects.create_user('owner', {OWNER!r}, {PASSWORD!r}); "
+            f"User.objects.create_user('reused', {REUSED!r}, {PASSWORD!r})",
             settings_text=text,
             DATABASE_URL=url,
         )
@@ -80,9 +86,9 @@ def mails(folder):
     return "\n".join(path.read_text() for path in sorted(folder.iterdir()))
 
 
-def stolen_token(base):
+def stolen_token(base, username="owner", password=PASSWORD):
     answer = requests.post(
-        f"{base}/api/auth/token/", json={"username": "owner", "password": PASSWORD}, timeout=60
+        f"{base}/api/auth/token/", json={"username": username, "password": password}, timeout=60
     )
     assert answer.status_code == 200, answer.text
     return {"Authorization": f"Token {answer.json()['token']}"}
@@ -127,3 +133,51 @@ def test_a_stolen_token_cannot_move_the_email_and_the_reset_still_mails_the_owne
     assert f"To: {OWNER}" in sent
     assert "/accounts/password/reset/" in sent
     assert THIEF not in sent
+
+
+def mail_to(folder, address):
+    """The one mail the host wrote to ``address``."""
+    [text] = [path.read_text() for path in folder.iterdir() if f"To: {address}" in path.read_text()]
+    return text
+
+
+def reset_password(base, link, password):
+    """Follow a reset link and set ``password``, as the owner's browser would."""
+    session = requests.Session()
+    form = session.get(f"{base}{link}", timeout=60)
+    answer = session.post(
+        form.url,
+        data={
+            "new_password1": password,
+            "new_password2": password,
+            "csrfmiddlewaretoken": CSRF_TOKEN.search(form.text)[1],
+        },
+        headers={"Referer": form.url},
+        allow_redirects=False,
+        timeout=60,
+    )
+    assert answer.status_code == 302, answer.text
+
+
+def test_a_pending_change_asked_with_a_known_password_dies_with_the_owners_reset(demo):
+    base, mail_folder = demo
+    thief = stolen_token(base, "reused")
+    asked = requests.patch(
+        f"{base}/api/users/me/",
+        json={"email": ACCOMPLICE, "current_password": PASSWORD},
+        headers=thief,
+        timeout=60,
+    )
+    assert asked.status_code == 200, asked.text
+    key = CONFIRM_KEY.search(mail_to(mail_folder, ACCOMPLICE))[1]
+
+    ask_for_reset(base, REUSED)
+    reset_password(base, RESET_LINK.search(mail_to(mail_folder, REUSED))[1], NEW_PASSWORD)
+    confirmed = requests.post(f"{base}/api/auth/email/confirm/", json={"key": key}, timeout=60)
+
+    assert confirmed.status_code == 400, confirmed.text
+    assert confirmed.json()["key"]
+    assert requests.get(f"{base}/api/users/me/", headers=thief, timeout=60).status_code == 401
+    owner = stolen_token(base, "reused", NEW_PASSWORD)
+    account = requests.get(f"{base}/api/users/me/", headers=owner, timeout=60).json()
+    assert (account["email"], account["pending_email"]) == (REUSED, None)

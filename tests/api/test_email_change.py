@@ -8,10 +8,13 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth.hashers import make_password
 from django.core import mail, signing
 from django.test import Client
+from django.utils import timezone
 
 from authfold.accounts.caseless import users_with_email
+from authfold.accounts.email_verification import SALT, stamp
 from authfold.accounts.models import PendingEmailChange, UnconfirmedEmail
 from tests.api.errors import error_codes
 from tests.factories import DEFAULT_PASSWORD, UserFactory
@@ -217,6 +220,68 @@ def test_a_key_works_for_the_configured_days_and_then_expires(
     assert error_codes(response) == {"key": ["key_expired"]}
     maria.refresh_from_db()
     assert maria.email == "maria@example.com"
+
+
+# A new password ends what the old one asked for.
+
+
+def test_a_password_change_drops_a_pending_change_and_its_key_confirms_nothing(
+    change, confirm, maria, settings
+):
+    verification(settings, "optional")
+    change({"email": "thief@example.net", "current_password": DEFAULT_PASSWORD})
+    key = mailed_key(mails_to("thief@example.net")[0])
+    maria.refresh_from_db()
+    maria.set_password("the owner's new one")
+    maria.save()
+    assert not PendingEmailChange.objects.exists()
+    assert error_codes(confirm(key)) == {"key": ["key_invalid"]}
+    maria.refresh_from_db()
+    assert maria.email == "maria@example.com"
+
+
+def test_a_key_sent_before_a_password_set_around_save_confirms_nothing(
+    change, confirm, maria, settings
+):
+    verification(settings, "optional")
+    change({"email": "thief@example.net", "current_password": DEFAULT_PASSWORD})
+    key = mailed_key(mails_to("thief@example.net")[0])
+    User.objects.filter(pk=maria.pk).update(password=make_password("the owner's new one"))
+    assert error_codes(confirm(key)) == {"key": ["key_invalid"]}
+    maria.refresh_from_db()
+    assert maria.email == "maria@example.com"
+
+
+def test_a_sign_up_key_sent_before_a_password_change_confirms_nothing(
+    api_client, confirm, settings, django_capture_on_commit_callbacks
+):
+    verification(settings, "mandatory")
+    sign_up(api_client, django_capture_on_commit_callbacks)
+    key = mailed_key(mail.outbox[0])
+    nadia = User.objects.get(username="nadia")
+    nadia.set_password("another pass phrase")
+    nadia.save()
+    assert error_codes(confirm(key)) == {"key": ["key_invalid"]}
+    assert UnconfirmedEmail.objects.filter(user=nadia).exists()
+
+
+def test_sending_your_current_address_cancels_a_pending_change(change, confirm, maria, settings):
+    verification(settings, "optional")
+    change({"email": "thief@example.net", "current_password": DEFAULT_PASSWORD})
+    key = mailed_key(mails_to("thief@example.net")[0])
+    response = change({"email": "maria@example.com"})
+    assert response.status_code == 200
+    assert response.json()["pending_email"] is None
+    assert error_codes(confirm(key)) == {"key": ["key_invalid"]}
+
+
+def test_a_key_from_before_password_binding_is_refused(confirm, maria):
+    """Keys of the earlier shape carried no password digest: they must not outlive a reset."""
+    written = UnconfirmedEmail.objects.create(
+        user=maria, email=maria.email, created_at=timezone.now()
+    ).created_at
+    old_shape = signing.dumps([maria.pk, maria.email, stamp(written)], salt=SALT, compress=True)
+    assert error_codes(confirm(old_shape)) == {"key": ["key_invalid"]}
 
 
 @pytest.mark.parametrize("key", ["", "not-a-key", "x" * 1001, 42])

@@ -168,3 +168,20 @@ def test_sign_up_under_verification_mails_a_link_that_confirms_the_address(
 def test_sign_up_without_verification_mails_nothing(post):
     post(reverse("authfold:signup"), new_account_data())
     assert mail.outbox == []
+
+
+def test_the_profile_cancels_a_pending_change_and_its_link_confirms_nothing(
+    client, post, maria, settings
+):
+    settings.AUTHFOLD_EMAIL_VERIFICATION = "optional"
+    post(
+        reverse("authfold:profile"),
+        profile_data(email="thief@example.net", current_password=DEFAULT_PASSWORD),
+    )
+    link = mailed_link("thief@example.net")
+    response = post(reverse("authfold:pending_email_cancel"), follow=True)
+    assert "pending-email" not in response.content.decode()
+    assert not PendingEmailChange.objects.exists()
+    assert client.post(link).status_code == 400
+    maria.refresh_from_db()
+    assert maria.email == "maria@example.com"

@@ -44,8 +44,12 @@ DEFAULTS = {
     # applies at once), "optional" (a changed address waits for its link; a sign-up's counts at
     # once) or "mandatory" (a sign-up's address logs in and resets passwords only once confirmed).
     "AUTHFOLD_EMAIL_VERIFICATION": "none",
-    # How long a confirmation link works.
+    # How long a confirmation link works, and how long an unconfirmed sign-up address is held
+    # before `manage.py release_unconfirmed_emails` frees it.
     "AUTHFOLD_EMAIL_CONFIRMATION_DAYS": 3,
+    # Answer sign-up, profile and login alike whether or not an address or name is taken, and
+    # tell the holder's mailbox instead; None: on when AUTHFOLD_EMAIL_VERIFICATION is "mandatory".
+    "AUTHFOLD_PREVENT_ENUMERATION": None,
     # Whom the notice of an email change tells the old address to contact when the change was
     # not theirs; None for DEFAULT_FROM_EMAIL.
     "AUTHFOLD_SUPPORT_CONTACT": None,

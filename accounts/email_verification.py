@@ -67,6 +67,13 @@ def verification_mode():
     return mode
 
 
+def enumeration_prevented():
+    """Whether answers must not tell whether an address or name is taken
+    (``AUTHFOLD_PREVENT_ENUMERATION``; by default, while verification is mandatory)."""
+    prevent = authfold_setting("AUTHFOLD_PREVENT_ENUMERATION")
+    return verification_mode() == "mandatory" if prevent is None else bool(prevent)
+
+
 def confirmation_required_to_log_in():
     """Whether an unconfirmed sign-up address is kept from email login and password reset."""
     return verification_mode() == "mandatory"

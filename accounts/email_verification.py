@@ -226,6 +226,39 @@ def confirm_change(user, pending, request):
     return user
 
 
+def confirm_address_by_reset(user):
+    """A password reset link followed: it reached the account's address, which is confirmed."""
+    UnconfirmedEmail.objects.filter(user_id=user.pk, email=user.email).delete()
+
+
+def stale_unconfirmed(using=None, now=None):
+    """The unconfirmed sign-up addresses held longer than ``AUTHFOLD_EMAIL_CONFIRMATION_DAYS``
+    (their links have expired), oldest first."""
+    days = authfold_setting("AUTHFOLD_EMAIL_CONFIRMATION_DAYS")
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    return (
+        UnconfirmedEmail.objects.using(using).filter(created_at__lt=cutoff).order_by("created_at")
+    )
+
+
+def release_unconfirmed(row, using=None):
+    """Free an unconfirmed address held too long: the account keeps its name and password and
+    loses the address (its next profile change must add one), so the mailbox's owner can sign up
+    with it. Under the account's lock; ``False`` when the row changed meanwhile (confirmed,
+    replaced)."""
+    with transaction.atomic(using=using):
+        user = User._default_manager.using(using).select_for_update().filter(pk=row.user_id).first()
+        held = UnconfirmedEmail.objects.using(using).filter(
+            user_id=row.user_id, email=row.email, created_at=row.created_at
+        )
+        if user is None or not held.exists() or email_key(user.email) != email_key(row.email):
+            return False
+        user.email = ""
+        user.save(update_fields=["email"])
+        held.delete()
+    return True
+
+
 # Mails.
 
 

@@ -18,7 +18,7 @@ from authfold.accounts.email_verification import (
     PASSWORD_INCORRECT,
     PASSWORD_REQUIRED,
     changes_email,
-    with_confirmed_email,
+    confirm_address_by_reset,
 )
 from authfold.accounts.user_model import form_user_model
 from authfold.accounts.validators import (
@@ -26,6 +26,7 @@ from authfold.accounts.validators import (
     clean_new_email,
     clean_new_username,
     conflict_error,
+    validate_username_not_an_address,
 )
 
 # The model the key table is for (see form_user_model), not whatever AUTH_USER_MODEL a test has
@@ -126,6 +127,13 @@ class CaselessIdentityMixin:
 
     def clean(self):
         cleaned_data = super().clean()
+        username = cleaned_data.get("username")
+        if username and not self.keeps_stored_value("username", username):
+            own_email = cleaned_data.get("email", getattr(self.instance, "email", ""))
+            try:
+                validate_username_not_an_address(username, own_email)
+            except ValidationError as error:
+                self.add_error("username", error)
         if self.lost_race is not None:
             self.add_conflict_error(self.lost_race)
         return cleaned_data
@@ -222,7 +230,9 @@ class PasswordResetForm(AccessibleFormMixin, auth_forms.PasswordResetForm):
     With ``AUTHFOLD_FIRST_PASSWORD_BY_RESET`` on, active accounts without a usable password get
     the link too, so they can set a first one. The mail goes to the address the account has, not
     to what was typed (the fix for CVE-2019-19844 in Django's own form). A pending address is
-    nobody's, and with mandatory verification an unconfirmed one gets no link either.
+    nobody's. An unconfirmed one gets the link, as allauth sends it: following it proves the
+    mailbox (:class:`SetPasswordForm`), so an address someone else signed up with never keeps
+    its owner out.
     """
 
     def save(self, domain_override=None, use_https=False, **kwargs):
@@ -255,7 +265,7 @@ class PasswordResetForm(AccessibleFormMixin, auth_forms.PasswordResetForm):
         )
 
     def get_users(self, email):
-        active_users = with_confirmed_email(User._default_manager.filter(is_active=True))
+        active_users = User._default_manager.filter(is_active=True)
         first_password = authfold_setting("AUTHFOLD_FIRST_PASSWORD_BY_RESET")
         return (
             user
@@ -265,7 +275,17 @@ class PasswordResetForm(AccessibleFormMixin, auth_forms.PasswordResetForm):
 
 
 class SetPasswordForm(AccessibleFormMixin, auth_forms.SetPasswordForm):
-    """Django's form for the new password at the end of a reset, rendered accessibly."""
+    """Django's form for the new password at the end of a reset, rendered accessibly.
+
+    The reset link was mailed to the account's address (Django's token covers the address), so
+    following it confirms that address.
+    """
+
+    def save(self, commit=True):
+        user = super().save(commit=commit)
+        if commit:
+            confirm_address_by_reset(user)
+        return user
 
 
 class PasswordChangeForm(AccessibleFormMixin, auth_forms.PasswordChangeForm):

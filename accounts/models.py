@@ -186,7 +186,8 @@ class UnconfirmedEmail(models.Model):
     """The account's current address, not yet confirmed by the link mailed to it at sign-up.
 
     Only accounts that signed up under ``AUTHFOLD_EMAIL_VERIFICATION`` have one, so every account
-    from before counts as confirmed; with ``"mandatory"`` the address logs in and resets nothing.
+    from before counts as confirmed; with ``"mandatory"`` the address logs in to nothing until
+    confirmed (a password reset through it confirms it).
     """
 
     user = models.OneToOneField(

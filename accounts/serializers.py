@@ -29,6 +29,7 @@ from authfold.accounts.validators import (
     clean_new_email,
     clean_new_username,
     conflict_error,
+    validate_username_not_an_address,
 )
 
 # The model the key table is for (see form_user_model), not whatever AUTH_USER_MODEL a test has
@@ -58,6 +59,14 @@ def field_refusal(field, message, code, params=None):
     """A 400 naming one field, with the message and code the validators use for the same rule."""
     error = DjangoValidationError(message, code=code, params=params)
     return serializers.ValidationError({field: get_error_detail(error)})
+
+
+def refuse_username_as_address(username, own_email):
+    """The username's refusal (400 on ``username``) when it is an address not the account's own."""
+    try:
+        validate_username_not_an_address(username, own_email)
+    except DjangoValidationError as error:
+        raise serializers.ValidationError({"username": get_error_detail(error)}) from error
 
 
 @contextmanager
@@ -156,6 +165,10 @@ class RegistrationSerializer(serializers.ModelSerializer):
             **{field: value for field, value in submitted.items() if isinstance(value, str)}
         )
 
+    def validate(self, attrs):
+        refuse_username_as_address(attrs["username"], attrs["email"])
+        return attrs
+
     def create(self, validated_data):
         with refusing_lost_races(validated_data["username"]):
             user = User.objects.create_user(**validated_data)
@@ -220,6 +233,8 @@ class CurrentUserSerializer(serializers.ModelSerializer):
     def validate(self, attrs):
         if not attrs.get("email", self.instance.email):
             raise field_refusal("email", EMAIL_REQUIRED, "email_required")
+        if "username" in attrs and attrs["username"] != self.instance.username:
+            refuse_username_as_address(attrs["username"], attrs.get("email", self.instance.email))
         if "email" in attrs and changes_email(self.instance.email, attrs["email"]):
             self.check_current_password(attrs.get("current_password"))
         return attrs

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from authfold.accounts.caseless import (
     ascii_domain,
     assigned_in_pinned_unicode,
+    email_key,
     has_deviation_character,
     normalize_username,
     skeleton_digest,
@@ -49,6 +50,10 @@ USERNAME_INVISIBLE = _(
 )
 USERNAME_IS_EMAIL_OF_OTHER = _(
     "This username is another account's email address. Please choose another username."
+)
+USERNAME_IS_ADDRESS = _(
+    "Email addresses log in here, so a username cannot be an email address other than your "
+    "own. Please choose another username."
 )
 EMAIL_REQUIRED = _("An email address is required.")
 EMAIL_INVISIBLE = _(
@@ -197,6 +202,25 @@ def validate_username_not_lookalike(username, exclude_pk=None):
         raise ValidationError(
             USERNAME_LOOKALIKE, code="username_lookalike", params={"username": username}
         )
+
+
+def validate_username_not_an_address(username, own_email):
+    """While addresses log in (``AUTHFOLD_LOGIN_BY_EMAIL``), a new username shaped like an email
+    address must be the account's own address (``own_email``).
+
+    Such a name is typed where an address is, and sits beside the mailbox's real owner in every
+    list: a sign-up named ``victim@example.com`` squats the victim's address as a login even
+    before the victim has an account here (the claims keep it from logging in as her).
+    """
+    if not authfold_setting("AUTHFOLD_LOGIN_BY_EMAIL") or "@" not in username:
+        return
+    try:
+        validate_email(username)
+    except ValidationError:
+        return  # not shaped like an address
+    if own_email and email_key(username) == email_key(own_email):
+        return
+    raise ValidationError(USERNAME_IS_ADDRESS, code="username_is_address")
 
 
 def clean_new_username(username, exclude_pk=None):

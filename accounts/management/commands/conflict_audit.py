@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from authfold.accounts.caseless import caseless_keys_ready, table_ready
 from authfold.accounts.claim_settling import clear_orphan_claims, orphan_claims
+from authfold.accounts.email_verification import release_unconfirmed, stale_unconfirmed
 from authfold.accounts.keys import claims_ready
 from authfold.accounts.models import CaselessKey, IdentifierClaim, RenameRecord, UnconfirmedEmail
 from authfold.data_migrations.claims import repair_claims
@@ -120,6 +121,14 @@ def table(rows, headers):
         for row in rows
     ]
     return "\n".join(lines)
+
+
+def release_stale_unconfirmed(using):
+    """Free the sign-up addresses never confirmed in time (as ``release_unconfirmed_emails``
+    does); returns how many."""
+    if not table_ready(UnconfirmedEmail, using):
+        return 0
+    return sum(release_unconfirmed(row, using) for row in stale_unconfirmed(using).iterator())
 
 
 def needs_repair(survey):
@@ -471,6 +480,9 @@ class Command(BaseCommand):
                 "cannot get a caseless key yet; run `conflict_audit --fix` again.",
                 returncode=2,
             ) from error
+        released = release_stale_unconfirmed(self.using)
+        if released and self.format == "text":
+            self.stdout.write(f"Released {released} unconfirmed address(es) held too long.")
         return self.survey()
 
     def confirm(self, question):

@@ -5,8 +5,9 @@ the notice that tells the old address.
 ``"none"`` applies a change at once; ``"optional"`` keeps a changed address pending
 (:class:`~authfold.accounts.models.PendingEmailChange`) until confirmed, and mails a sign-up's
 address a link though it counts at once; ``"mandatory"`` also keeps a sign-up's address from
-logging in and from receiving password resets until confirmed
-(:class:`~authfold.accounts.models.UnconfirmedEmail`). Accounts without a row count as confirmed.
+logging in until confirmed (:class:`~authfold.accounts.models.UnconfirmedEmail`); a password
+reset through it confirms it, as following its link does. Accounts without a row count as
+confirmed.
 
 A key is ``django.core.signing`` over the account, the address, the moment its row was written and
 a keyed digest of the account's password hash: it proves the mailbox, expires after
@@ -75,7 +76,7 @@ def enumeration_prevented():
 
 
 def confirmation_required_to_log_in():
-    """Whether an unconfirmed sign-up address is kept from email login and password reset."""
+    """Whether an unconfirmed sign-up address is kept from email login."""
     return verification_mode() == "mandatory"
 
 

@@ -52,7 +52,8 @@ def test_model_backend_without_ours_is_not_our_warning(settings):
     assert messages_with_id("authfold.W001") == []
 
 
-def test_the_demo_settings_pass_every_authfold_check():
+def test_the_demo_settings_pass_every_authfold_check(settings):
+    settings.DEBUG = True  # the demo's own setting (pytest-django turns it off)
     assert [m for m in checks.run_checks() if m.id.startswith("authfold.")] == []
 
 
@@ -130,3 +131,30 @@ def test_a_model_backend_subclass_without_ours_is_not_our_warning(settings):
     settings.AUTHENTICATION_BACKENDS = [HOST_BACKEND]
 
     assert messages_with_id("authfold.W005") == []
+
+
+def test_production_settings_without_a_site_url_are_warned_about(settings):
+    settings.DEBUG = False
+    settings.AUTHFOLD_SITE_URL = None
+    assert [message.level for message in messages_with_id("authfold.W006")] == [checks.WARNING]
+
+
+def test_production_settings_with_a_site_url_are_not_warned_about(settings):
+    settings.DEBUG = False
+    settings.AUTHFOLD_SITE_URL = "https://accounts.example.org"
+    assert messages_with_id("authfold.W006") == []
+
+
+def test_debug_settings_without_a_site_url_are_not_warned_about(settings):
+    settings.DEBUG = True
+    settings.AUTHFOLD_SITE_URL = None
+    assert messages_with_id("authfold.W006") == []
+
+
+def test_production_settings_with_the_sites_framework_and_a_site_id_are_not_warned_about(settings):
+    """The current site is then the configured ``Site`` row, whatever the Host header says."""
+    settings.DEBUG = False
+    settings.AUTHFOLD_SITE_URL = None
+    settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, "django.contrib.sites"]
+    settings.SITE_ID = 1
+    assert messages_with_id("authfold.W006") == []

@@ -1,6 +1,7 @@
 """System checks: ModelBackend kept beside ours warns (authfold.W001), and so does a host's own
 ModelBackend subclass listed before ours (authfold.W005); a user model without a ``username`` to
-fold is an error that says what is supported (authfold.E001)."""
+fold is an error that says what is supported (authfold.E001); production settings without
+``AUTHFOLD_SITE_URL`` warn (authfold.W006)."""
 
 from django.apps import apps
 from django.contrib.auth.backends import ModelBackend

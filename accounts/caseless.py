@@ -16,8 +16,10 @@ A-label (UTS #46, non-transitional, see :func:`ascii_domain`), computed from the
 written: ``example.com`` written with a soft hyphen (U+00AD) or a zero-width space in it is
 ``example.com``, ``mail`` U+3002 ``example.com`` (ideographic full stop) is ``mail.example.com``,
 ``bücher.de`` is ``xn--bcher-kva.de``, and ``faß.de`` is ``xn--fa-hia.de``, never ``fass.de``
-(another domain, whose mailbox case folding would have given it): one mailbox, one key. An
-address whose domain is ASCII keeps the key it always had.
+(another domain, whose mailbox case folding would have given it): one mailbox, one key. A quoted
+local part that needs no quotes is keyed without them (``"x"@example.net`` is ``x@example.net``,
+as RFC 5321 reads it). An address whose domain is ASCII and local part unquoted keeps the key it
+always had.
 """
 
 import hashlib

@@ -16,11 +16,14 @@ A-label (UTS #46, non-transitional, see :func:`ascii_domain`), computed from the
 written: ``example.com`` written with a soft hyphen (U+00AD) or a zero-width space in it is
 ``example.com``, ``mail`` U+3002 ``example.com`` (ideographic full stop) is ``mail.example.com``,
 ``bücher.de`` is ``xn--bcher-kva.de``, and ``faß.de`` is ``xn--fa-hia.de``, never ``fass.de``
-(another domain, whose mailbox case folding would have given it): one mailbox, one key. An
-address whose domain is ASCII keeps the key it always had.
+(another domain, whose mailbox case folding would have given it): one mailbox, one key. A quoted
+local part that needs no quotes is keyed without them (``"x"@example.net`` is ``x@example.net``,
+as RFC 5321 reads it). An address whose domain is ASCII and local part unquoted keeps the key it
+always had.
 """
 
 import hashlib
+import re
 import unicodedata
 from bisect import bisect_right
 
@@ -72,8 +75,9 @@ MAX_DOMAIN_LENGTH = 253
 
 def email_key(email):
     """The caseless key of an email address, or ``None`` for a blank one (blanks never collide):
-    the local part folded as a username is, a non-ASCII domain as its IDNA 2008 A-label."""
-    email = (email or "").strip()
+    the local part unquoted where it needs no quotes (:func:`unquoted_email`) and folded as a
+    username is, a non-ASCII domain as its IDNA 2008 A-label."""
+    email = unquoted_email((email or "").strip())
     if not email:
         return None
     if email.isascii():
@@ -88,6 +92,36 @@ def email_key(email):
     # mailer sends it.
     encoded = ascii_domain(domain) or idna_2003_domain(folded_domain) or folded_domain
     return f"{fold(local)}@{encoded}"
+
+
+# An atom of a dot-atom: RFC 5322's atext, and RFC 6531's characters outside ASCII.
+ATOM = re.compile(r"(?:[^\x00-\x7f]|[\w!#$%&'*+/=?^`{|}~-])+", re.ASCII)
+QUOTED_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"', re.DOTALL)
+QUOTED_PAIR = re.compile(r"\\(.)", re.DOTALL)
+
+
+def needs_no_quotes(local_part):
+    """Whether a local part can be written without quotes: a dot-atom (``x``, ``x.y``), its
+    atoms ASCII ``atext`` or characters outside ASCII (RFC 6531)."""
+    return all(ATOM.fullmatch(atom) for atom in local_part.split("."))
+
+
+def unquoted_email(email):
+    """The address with a quoted local part in its one canonical form (RFC 5321, 4.1.2: a quoted
+    string and its unquoted form name one mailbox): ``"x"@example.net`` and ``"\\x"@example.net``
+    are ``x@example.net``; one that needs its quotes keeps them, with only ``"`` and ``\\``
+    escaped (``"a\\ b"@x.net`` is ``"a b"@x.net``). Any other address is returned as it is."""
+    if not email.startswith('"'):
+        return email
+    local, at, domain = email.rpartition("@")
+    quoted = QUOTED_STRING.fullmatch(local)
+    if not at or quoted is None:
+        return email
+    content = QUOTED_PAIR.sub(r"\1", quoted[1])
+    if needs_no_quotes(content):
+        return f"{content}@{domain}"
+    escaped = content.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"@{domain}'
 
 
 def fold(text):

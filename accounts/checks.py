@@ -12,6 +12,9 @@
 - ``authfold.W005``: a backend of the host's that subclasses ``ModelBackend`` (with a lookup of
   its own) is listed before ours: Django asks it first, so it finds users its own way and every
   login pays for its password hash too.
+- ``authfold.W006``: ``DEBUG`` is off and ``AUTHFOLD_SITE_URL`` is not set (nor
+  ``django.contrib.sites`` with a ``SITE_ID``): the links and subjects of our mails take the
+  site from the request's ``Host`` header, which a client writes.
 """
 
 import inspect
@@ -25,6 +28,7 @@ from django.core import checks
 from django.db import connections
 from django.utils.module_loading import import_string
 
+from authfold.accounts.conf import authfold_setting
 from authfold.accounts.user_model import logs_in_by_username
 
 APP_LABEL = "authfold"
@@ -178,6 +182,29 @@ def check_obsolete_email_setting(app_configs=None, **kwargs):
             hint="Remove the setting. `python manage.py conflict_audit` lists the grandfathered "
             "addresses (docs/ADOPTING.md, 'Emails').",
             id="authfold.W004",
+        )
+    ]
+
+
+@checks.register(checks.Tags.security)
+def check_mail_site_configured(app_configs=None, **kwargs):
+    """``authfold.W006``: in production, our mails name the configured site, not the Host header."""
+    if not checks_our_app(app_configs) or settings.DEBUG:
+        return []
+    if authfold_setting("AUTHFOLD_SITE_URL"):
+        return []
+    if apps.is_installed("django.contrib.sites") and getattr(settings, "SITE_ID", None):
+        return []  # the current site is the configured row, whatever the Host header says
+    return [
+        checks.Warning(
+            "AUTHFOLD_SITE_URL is not set: the links and subjects of the mails django-authfold "
+            "sends (password reset, email confirmation, the notice to an old address) take the "
+            "site from the request's Host header. ALLOWED_HOSTS checks its name but not its "
+            "port, so a client can have a reset or confirmation link point at a port it listens "
+            "on.",
+            hint="Set AUTHFOLD_SITE_URL to the site's own address, such as "
+            "'https://accounts.example.org' (docs/SETTINGS.md).",
+            id="authfold.W006",
         )
     ]
 

@@ -36,9 +36,10 @@ DEFAULTS = {
     # Keep the admin's User registration under the rule: Django's stock UserAdmin becomes ours, a
     # host's own UserAdmin gets CaselessUserAdminMixin mixed in (accounts/admin_composition.py).
     "AUTHFOLD_ADMIN": True,
-    # The site's own address for links in mail ("https://accounts.example.org"): the password
-    # reset link is built on it, not on the request's Host header. None: django.contrib.sites'
-    # current site when it is installed, else the Host header, as Django does.
+    # The site's own address for mail ("https://accounts.example.org"): every mail of ours builds
+    # its links on it and names its host (accounts/mail_site.py), never the request's Host
+    # header. None: django.contrib.sites' current site when it is installed, else the Host
+    # header, as Django does; check authfold.W006 warns about that when DEBUG is off.
     "AUTHFOLD_SITE_URL": None,
     # Whether an address must be confirmed by a link mailed to it: "none" (a changed address
     # applies at once), "optional" (a changed address waits for its link; a sign-up's counts at

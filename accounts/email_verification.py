@@ -21,7 +21,6 @@ import calendar
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.sites.shortcuts import get_current_site
 from django.core import signing
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.mail import send_mail
@@ -34,6 +33,7 @@ from django.utils.translation import gettext_lazy as _
 from authfold.accounts.caseless import email_key, table_ready
 from authfold.accounts.conf import authfold_setting
 from authfold.accounts.keys import CaselessConflict
+from authfold.accounts.mail_site import mail_site
 from authfold.accounts.models import PendingEmailChange, UnconfirmedEmail
 from authfold.accounts.token_revocation import digest_matches, password_digest
 from authfold.accounts.user_model import form_user_model
@@ -264,8 +264,8 @@ def release_unconfirmed(row, using=None):
 
 
 def site_context(request):
-    site = get_current_site(request)
-    return {"site_name": site.name, "domain": site.domain}
+    """The site a mail names (``AUTHFOLD_SITE_URL`` when set, never the ``Host`` header then)."""
+    return mail_site(request).context()
 
 
 def confirmation_mail(user, email, key, request):
@@ -274,7 +274,7 @@ def confirmation_mail(user, email, key, request):
         **site_context(request),
         "user": user,
         "email": email,
-        "link": request.build_absolute_uri(reverse("authfold:email_confirm", args=[key])),
+        "link": mail_site(request).url(reverse("authfold:email_confirm", args=[key])),
         "key": key,
         "days": authfold_setting("AUTHFOLD_EMAIL_CONFIRMATION_DAYS"),
     }

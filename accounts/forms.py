@@ -13,13 +13,14 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from authfold.accounts.caseless import idna_2008_address, users_with_email
-from authfold.accounts.conf import authfold_setting, site_url
+from authfold.accounts.conf import authfold_setting
 from authfold.accounts.email_verification import (
     PASSWORD_INCORRECT,
     PASSWORD_REQUIRED,
     changes_email,
     confirm_address_by_reset,
 )
+from authfold.accounts.mail_site import configured_mail_site
 from authfold.accounts.user_model import form_user_model
 from authfold.accounts.validators import (
     OVER_LENGTH_CODES,
@@ -238,9 +239,9 @@ class PasswordResetForm(AccessibleFormMixin, auth_forms.PasswordResetForm):
     def save(self, domain_override=None, use_https=False, **kwargs):
         """With ``AUTHFOLD_SITE_URL`` set, the link is built on it, never on the request's
         ``Host`` header (whose port ``ALLOWED_HOSTS`` does not check)."""
-        site = site_url()
+        site = configured_mail_site()
         if domain_override is None and site is not None:
-            domain_override, use_https = site.netloc, site.scheme == "https"
+            domain_override, use_https = site.domain, site.protocol == "https"
         return super().save(domain_override=domain_override, use_https=use_https, **kwargs)
 
     def send_mail(

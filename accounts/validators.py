@@ -22,6 +22,7 @@ from authfold.accounts.caseless import (
     skeleton_digest,
     skeleton_digests_ready,
     unicode_domain,
+    unquoted_email,
     username_key,
     users_with_email,
     users_with_username,
@@ -75,6 +76,11 @@ EMAIL_DOMAIN_AMBIGUOUS_NO_FORM = _(
 )
 EMAIL_IS_USERNAME_OF_OTHER = _(
     "This email address is another account's username. Please use another address."
+)
+EMAIL_QUOTED_LOCAL_PART = _(
+    "The part of this email address before the “@” uses quotes for characters a plain address "
+    "cannot have (such as spaces or an “@”), and many mail systems do not deliver to such "
+    "addresses. Please use an address without quotes."
 )
 EMAIL_INVALID_DOMAIN = _("Enter a valid email address.")
 EMAIL_TOO_LONG = _(
@@ -318,6 +324,15 @@ def validate_email_domain_unambiguous(email):
     )
 
 
+def validate_email_local_part_unquoted(email):
+    """Refuses a quoted local part that needs its quotes (``"a b"@example.net``,
+    ``"a@b"@x.net``): Django's validator accepts most of them, but many mailers, forms and people
+    cannot write one, and each quoting of it would be a spelling of its own to key. (One that
+    needs no quotes, ``"x"@example.net``, is ``x@example.net`` and is stored so.)"""
+    if unquoted_email(email).startswith('"'):
+        raise ValidationError(EMAIL_QUOTED_LOCAL_PART, code="email_quoted_local_part")
+
+
 def normalize_email_domain(email):
     """The address with a non-ASCII domain in its IDNA 2008 / UTS #46 Unicode form
     (``mail`` U+3002 ``example.com`` becomes ``mail.example.com``); refused as invalid when IDNA 2008
@@ -341,8 +356,8 @@ def validate_email_domain_not_confusable(email):
 
 def clean_new_email(email, exclude_pk=None):
     """A present, valid, caselessly unique email, its domain lowercased as Django does and, when
-    not ASCII, in its IDNA Unicode form; no deviation character or invisible characters, no
-    look-alike domain."""
+    not ASCII, in its IDNA Unicode form, its local part without quotes it does not need; no
+    deviation character or invisible characters, no look-alike domain, no quotes it needs."""
     email = (email or "").strip()
     if not email:
         raise ValidationError(EMAIL_REQUIRED, code="email_required")
@@ -350,8 +365,10 @@ def clean_new_email(email, exclude_pk=None):
     validate_email_length(email)
     validate_email_domain_unambiguous(email)
     validate_email_visible(email)
+    # Before Django's check, which calls some of these (a space unescaped) merely invalid.
+    validate_email_local_part_unquoted(email)
     validate_email(email)
-    email = normalize_email_domain(email)
+    email = normalize_email_domain(unquoted_email(email))
     validate_email_length(email)  # again: the domain's Unicode form may be longer
     validate_email_domain_not_confusable(email)
     validate_email_unclaimed(email, exclude_pk)

@@ -1,6 +1,7 @@
 """System checks: ModelBackend kept beside ours warns (authfold.W001), and so does a host's own
 ModelBackend subclass listed before ours (authfold.W005); a user model without a ``username`` to
-fold is an error that says what is supported (authfold.E001)."""
+fold is an error that says what is supported (authfold.E001); production settings without
+``AUTHFOLD_SITE_URL`` warn (authfold.W006)."""
 
 from django.apps import apps
 from django.contrib.auth.backends import ModelBackend
@@ -52,7 +53,8 @@ def test_model_backend_without_ours_is_not_our_warning(settings):
     assert messages_with_id("authfold.W001") == []
 
 
-def test_the_demo_settings_pass_every_authfold_check():
+def test_the_demo_settings_pass_every_authfold_check(settings):
+    settings.DEBUG = True  # the demo's own setting (pytest-django turns it off)
     assert [m for m in checks.run_checks() if m.id.startswith("authfold.")] == []
 
 
@@ -130,3 +132,30 @@ def test_a_model_backend_subclass_without_ours_is_not_our_warning(settings):
     settings.AUTHENTICATION_BACKENDS = [HOST_BACKEND]
 
     assert messages_with_id("authfold.W005") == []
+
+
+def test_production_settings_without_a_site_url_are_warned_about(settings):
+    settings.DEBUG = False
+    settings.AUTHFOLD_SITE_URL = None
+    assert [message.level for message in messages_with_id("authfold.W006")] == [checks.WARNING]
+
+
+def test_production_settings_with_a_site_url_are_not_warned_about(settings):
+    settings.DEBUG = False
+    settings.AUTHFOLD_SITE_URL = "https://accounts.example.org"
+    assert messages_with_id("authfold.W006") == []
+
+
+def test_debug_settings_without_a_site_url_are_not_warned_about(settings):
+    settings.DEBUG = True
+    settings.AUTHFOLD_SITE_URL = None
+    assert messages_with_id("authfold.W006") == []
+
+
+def test_production_settings_with_the_sites_framework_and_a_site_id_are_not_warned_about(settings):
+    """The current site is then the configured ``Site`` row, whatever the Host header says."""
+    settings.DEBUG = False
+    settings.AUTHFOLD_SITE_URL = None
+    settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, "django.contrib.sites"]
+    settings.SITE_ID = 1
+    assert messages_with_id("authfold.W006") == []

@@ -70,6 +70,24 @@ def test_notify_uses_the_projects_own_template(settings, tmp_path):
     assert mail.outbox[0].subject == "New name: Maria_1"
 
 
+def test_notify_gives_a_projects_template_the_configured_site(settings, tmp_path):
+    template_dir = tmp_path / "authfold" / "email"
+    template_dir.mkdir(parents=True)
+    (template_dir / "username_renamed_subject.txt").write_text(
+        "Your name on {{ site_name }} is now {{ record.new_username }}"
+    )
+    (template_dir / "username_renamed_body.txt").write_text(
+        "Log in: {{ protocol }}://{{ domain }}/accounts/login/"
+    )
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path]}]
+    settings.AUTHFOLD_SITE_URL = "https://accounts.example.org"
+    bulk_users("maria", "Maria")
+    resolve()
+    notify()
+    assert mail.outbox[0].subject == "Your name on accounts.example.org is now Maria_1"
+    assert mail.outbox[0].body == "Log in: https://accounts.example.org/accounts/login/"
+
+
 def test_notify_skips_a_rename_that_was_reverted():
     from authfold.accounts.models import CaselessKey
     from authfold.data_migrations.resolution import revert_resolution

@@ -10,7 +10,8 @@ from django.db.migrations.loader import MigrationLoader
 from django.test import override_settings
 
 
-def test_system_checks_pass():
+def test_system_checks_pass(settings):
+    settings.DEBUG = True  # the demo's own setting (pytest-django turns it off)
     call_command("check", fail_level="WARNING")
 
 

@@ -37,6 +37,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTHENTICATION_BACKENDS = ["authfold.backends.CaseInsensitiveModelBackend"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 USE_TZ = True
+# Production settings name the site their mails link to (check authfold.W006).
+AUTHFOLD_SITE_URL = "https://hostless.example.org"
 # No DEFAULT_SCHEMA_CLASS: DRF's own AutoSchema, as in a host that never heard of drf-spectacular.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.TokenAuthentication"],

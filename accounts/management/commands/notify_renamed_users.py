@@ -2,7 +2,8 @@
 username, once. The message comes from two templates a project can override:
 ``authfold/email/username_renamed_subject.txt`` and ``authfold/email/username_renamed_body.txt``
 (context: ``record``, a RenameRecord, ``user``, ``old_username_works_until`` and
-``renamed_login_days``).
+``renamed_login_days``; with ``AUTHFOLD_SITE_URL`` set, also ``site_name``, ``domain`` and
+``protocol``, as in our other mails: a command has no request to name the site otherwise).
 """
 
 from django.core.mail import EmailMessage
@@ -13,6 +14,7 @@ from django.utils import timezone
 
 from authfold.accounts.caseless import email_key
 from authfold.accounts.conf import authfold_setting
+from authfold.accounts.mail_site import configured_mail_site
 from authfold.accounts.models import RenameRecord
 
 SUBJECT_TEMPLATE = "authfold/email/username_renamed_subject.txt"
@@ -31,6 +33,9 @@ def renamed_message(record):
         else None,
         "renamed_login_days": authfold_setting("AUTHFOLD_RENAMED_LOGIN_DAYS"),
     }
+    site = configured_mail_site()
+    if site is not None:
+        context.update(site.context())
     # A subject must be one line, whatever the template's line breaks.
     subject = " ".join(render_to_string(SUBJECT_TEMPLATE, context).split())
     body = render_to_string(BODY_TEMPLATE, context)

@@ -120,6 +120,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# authfold: the address links in our mails are built on, never the request's Host header.
+AUTHFOLD_SITE_URL = "https://host.example.org"
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "/"
 

@@ -17,12 +17,14 @@ from authfold.accounts.user_model import form_user_model
 User = form_user_model()
 
 
-def update_account(user_pk, changes, request):
+def update_account(user_pk, changes, request, address_held=False):
     """Apply ``changes`` (``{field: value}``, validated) to the stored account; call it inside a
     transaction. Returns ``(user, pending_email)``: the account as saved, and the address that
     now waits for its confirmation link (or ``None``).
 
-    Submitting the account's current address as its email cancels a pending change.
+    Submitting the account's current address as its email cancels a pending change. A new
+    address another account holds (``address_held``: the form let it through under enumeration
+    prevention) is answered as pending too, and its mailbox told instead of sent a link.
     """
     user = User._default_manager.select_for_update().get(pk=user_pk)
     stored = {field: getattr(user, field) for field in changes}
@@ -31,7 +33,9 @@ def update_account(user_pk, changes, request):
     pending = None
     if "email" in changes:
         if changes_email(stored["email"], changes["email"]):
-            pending = change_email(user, stored["email"], changes["email"], request)
+            pending = change_email(
+                user, stored["email"], changes["email"], request, held_by_other=address_held
+            )
         else:
             drop_pending_change(user.pk)
     changed = [field for field in changes if getattr(user, field) != stored[field]]

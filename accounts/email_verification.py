@@ -53,6 +53,10 @@ KEY_INVALID = _(
 KEY_EXPIRED = _(
     "This confirmation link has expired. Change your email address again to get a new one."
 )
+SIGNED_UP = _(
+    "Your account is ready. We sent a link to %(email)s: follow it to confirm your address, then "
+    "log in."
+)
 PASSWORD_REQUIRED = _("Enter your current password to change your email address.")
 PASSWORD_INCORRECT = _("Your current password was entered incorrectly. Please enter it again.")
 
@@ -69,10 +73,12 @@ def verification_mode():
 
 
 def enumeration_prevented():
-    """Whether answers must not tell whether an address or name is taken
-    (``AUTHFOLD_PREVENT_ENUMERATION``; by default, while verification is mandatory)."""
+    """Whether answers must not tell whether an address is taken (``AUTHFOLD_PREVENT_ENUMERATION``;
+    by default, while verification is mandatory). Only while verification is on: without it a
+    sign-up or change takes effect at once, which no answer to a taken address could imitate."""
+    mode = verification_mode()
     prevent = authfold_setting("AUTHFOLD_PREVENT_ENUMERATION")
-    return verification_mode() == "mandatory" if prevent is None else bool(prevent)
+    return mode != "none" and (mode == "mandatory" if prevent is None else bool(prevent))
 
 
 def confirmation_required_to_log_in():
@@ -131,11 +137,13 @@ def read_key(key):
 # Changing, confirming.
 
 
-def change_email(user, old_email, new_email, request):
+def change_email(user, old_email, new_email, request, held_by_other=False):
     """Call inside the transaction that saves ``user``, whose ``email`` is now ``new_email``.
 
     When the change must wait for confirmation (a new mailbox, verification on), ``user.email``
-    goes back to ``old_email`` and ``new_email`` is kept pending, its link mailed after commit.
+    goes back to ``old_email`` and ``new_email`` is kept pending, its link mailed after commit;
+    an address another account holds (``held_by_other``, under enumeration prevention) is kept
+    pending the same way, but its mailbox is told of the attempt instead of sent a link.
     Otherwise the change stands, any older pending change is dropped and the old address is
     told after commit; a first address (a legacy account had none) is unconfirmed, as a
     sign-up's is. Returns the pending address, or ``None``.
@@ -145,8 +153,11 @@ def change_email(user, old_email, new_email, request):
         pending, _created = PendingEmailChange.objects.update_or_create(
             user=user, defaults={"email": new_email, "requested_at": timezone.now()}
         )
-        key = confirmation_key(user, new_email, pending.requested_at)
-        mail_after_commit(confirmation_mail(user, new_email, key, request), new_email)
+        if held_by_other:
+            tell_address_holder(new_email, request)
+        else:
+            key = confirmation_key(user, new_email, pending.requested_at)
+            mail_after_commit(confirmation_mail(user, new_email, key, request), new_email)
         return new_email
     drop_pending_change(user.pk)
     if old_email:
@@ -293,6 +304,19 @@ def notify_old_address(user, old_email, new_email, request):
         "support": authfold_setting("AUTHFOLD_SUPPORT_CONTACT") or settings.DEFAULT_FROM_EMAIL,
     }
     mail_after_commit(render_mail("authfold/email/email_changed", context), old_email)
+
+
+def tell_address_holder(email, request):
+    """After commit, tells ``email``'s mailbox that someone tried to use it here (a sign-up or an
+    email change), and how to get in if it was its owner: the answer to that person said
+    nothing of the address being taken (enumeration prevention)."""
+    site = mail_site(request)
+    context = {
+        **site.context(),
+        "email": email,
+        "reset_link": site.url(reverse("authfold:password_reset")),
+    }
+    mail_after_commit(render_mail("authfold/email/address_in_use", context), email)
 
 
 def render_mail(template_prefix, context):

@@ -19,11 +19,13 @@ from authfold.accounts.email_verification import (
     PASSWORD_REQUIRED,
     changes_email,
     confirm_address_by_reset,
+    enumeration_prevented,
 )
 from authfold.accounts.mail_site import configured_mail_site
 from authfold.accounts.user_model import form_user_model
 from authfold.accounts.validators import (
     OVER_LENGTH_CODES,
+    address_held_by_other,
     clean_new_email,
     clean_new_username,
     conflict_error,
@@ -94,6 +96,10 @@ class CaselessIdentityMixin:
 
     #: Set (by the admin) to the CaselessConflict of an earlier, refused save of the same data.
     lost_race = None
+    #: Whether, under enumeration prevention, an address another account holds is left for the
+    #: view to answer as a free one (``address_held`` is then set) rather than refused here.
+    quiet_about_held_addresses = False
+    address_held = False
 
     def clean_username(self):
         username = self.cleaned_data["username"]
@@ -104,8 +110,23 @@ class CaselessIdentityMixin:
     def clean_email(self):
         email = self.cleaned_data["email"]
         if not (email and self.keeps_stored_value("email", email)):
-            email = clean_new_email(email, exclude_pk=self.instance.pk)
+            email = self.clean_new_email(email)
         return self.then_own_clean("email", email)
+
+    def clean_new_email(self, email):
+        if not (self.quiet_about_held_addresses and enumeration_prevented()):
+            return clean_new_email(email, exclude_pk=self.instance.pk)
+        email = clean_new_email(email, exclude_pk=self.instance.pk, unclaimed=False)
+        self.address_held = address_held_by_other(email, exclude_pk=self.instance.pk)
+        return email
+
+    def _get_validation_exclusions(self):
+        # A held address let through (quiet_about_held_addresses) must not be refused by the
+        # model's own validation either (the identity rule on validate_unique).
+        exclude = super()._get_validation_exclusions()
+        if self.address_held:
+            exclude.add("email")
+        return exclude
 
     def then_own_clean(self, field, value):
         """The value after the form's own ``clean_<field>`` too, when the class we are mixed into
@@ -153,6 +174,7 @@ class SignUpForm(AccessibleFormMixin, CaselessIdentityMixin, auth_forms.BaseUser
 
     username = username_field()
     email = email_field()
+    quiet_about_held_addresses = True
 
     class Meta(auth_forms.BaseUserCreationForm.Meta):
         model = User
@@ -190,6 +212,7 @@ class ProfileForm(AccessibleFormMixin, CaselessIdentityMixin, forms.ModelForm):
         help_text=_("Needed only when you change your email address."),
     )
     field_order = ["username", "email", "current_password", "first_name", "last_name"]
+    quiet_about_held_addresses = True
 
     class Meta:
         model = User
@@ -215,7 +238,10 @@ class ProfileForm(AccessibleFormMixin, CaselessIdentityMixin, forms.ModelForm):
 
 
 class UserAddForm(SignUpForm):
-    """The admin's "Add user" form: the sign-up form's fields and rules."""
+    """The admin's "Add user" form: the sign-up form's fields and rules (staff are told plainly
+    when an address is taken)."""
+
+    quiet_about_held_addresses = False
 
 
 class UserChangeForm(CaselessIdentityMixin, auth_forms.UserChangeForm):

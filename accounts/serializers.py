@@ -19,13 +19,16 @@ from authfold.accounts.email_verification import (
     PASSWORD_INCORRECT,
     PASSWORD_REQUIRED,
     changes_email,
+    enumeration_prevented,
     start_verification,
+    tell_address_holder,
 )
 from authfold.accounts.keys import CaselessConflict
 from authfold.accounts.user_model import form_user_model
 from authfold.accounts.validators import (
     EMAIL_REQUIRED,
     OVER_LENGTH_CODES,
+    address_held_by_other,
     clean_new_email,
     clean_new_username,
     conflict_error,
@@ -90,6 +93,17 @@ def conflict_refusal(conflict, username=None):
     return serializers.ValidationError(get_error_detail(conflict_error(conflict, username)))
 
 
+class SignedUpSerializer(serializers.Serializer):
+    """The answer to a sign-up under enumeration prevention, the same whether the address was
+    free or another account's: no id and no token (log in for one)."""
+
+    username = serializers.CharField()
+    email = serializers.CharField()
+    detail = serializers.CharField(
+        help_text=_("What happens next: follow the link mailed to the address, then log in.")
+    )
+
+
 class UserSerializer(serializers.ModelSerializer):
     """The public view of an account: id, username, email."""
 
@@ -139,7 +153,18 @@ class RegistrationSerializer(serializers.ModelSerializer):
         return self.noting_over_length(clean_new_username, username)
 
     def validate_email(self, email):
-        return self.noting_over_length(clean_new_email, email)
+        return self.noting_over_length(self.clean_new_email, email)
+
+    #: Set when, under enumeration prevention, another account holds the address: the sign-up
+    #: is answered as any other, and that mailbox told (see RegistrationView).
+    address_held = False
+
+    def clean_new_email(self, email):
+        if not enumeration_prevented():
+            return clean_new_email(email)
+        email = clean_new_email(email, unclaimed=False)
+        self.address_held = address_held_by_other(email)
+        return email
 
     def noting_over_length(self, clean, value):
         """``clean(value)``, noting a refusal for length before it propagates."""
@@ -170,6 +195,22 @@ class RegistrationSerializer(serializers.ModelSerializer):
         return attrs
 
     def create(self, validated_data):
+        """The new account; an unsaved one when, under enumeration prevention, another account
+        holds the address (then nothing is made, and that mailbox is told)."""
+        request = self.context.get("request")
+        unsaved = User(username=validated_data["username"], email=validated_data["email"])
+        if self.address_held:
+            tell_address_holder(validated_data["email"], request)
+            return unsaved
+        try:
+            return self.create_account(validated_data)
+        except serializers.ValidationError as refusal:
+            if not (enumeration_prevented() and "email" in refusal.detail):
+                raise
+            tell_address_holder(validated_data["email"], request)
+            return unsaved
+
+    def create_account(self, validated_data):
         with refusing_lost_races(validated_data["username"]):
             user = User.objects.create_user(**validated_data)
             Token.objects.create(user=user)
@@ -227,8 +268,15 @@ class CurrentUserSerializer(serializers.ModelSerializer):
     def validate_username(self, username):
         return clean_new_username(username, exclude_pk=self.instance.pk)
 
+    #: As on RegistrationSerializer: a held address is answered as pending, its mailbox told.
+    address_held = False
+
     def validate_email(self, email):
-        return clean_new_email(email, exclude_pk=self.instance.pk)
+        if not enumeration_prevented():
+            return clean_new_email(email, exclude_pk=self.instance.pk)
+        email = clean_new_email(email, exclude_pk=self.instance.pk, unclaimed=False)
+        self.address_held = address_held_by_other(email, exclude_pk=self.instance.pk)
+        return email
 
     def validate(self, attrs):
         if not attrs.get("email", self.instance.email):
@@ -250,6 +298,9 @@ class CurrentUserSerializer(serializers.ModelSerializer):
         validated_data.pop("current_password", None)
         with refusing_lost_races(validated_data.get("username", instance.username)):
             user, _pending = update_account(
-                instance.pk, validated_data, self.context.get("request")
+                instance.pk,
+                validated_data,
+                self.context.get("request"),
+                address_held=self.address_held,
             )
         return user

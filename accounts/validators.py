@@ -354,10 +354,11 @@ def validate_email_domain_not_confusable(email):
         raise ValidationError(EMAIL_DOMAIN_CONFUSABLE, code="email_domain_confusable")
 
 
-def clean_new_email(email, exclude_pk=None):
+def clean_new_email(email, exclude_pk=None, unclaimed=True):
     """A present, valid, caselessly unique email, its domain lowercased as Django does and, when
     not ASCII, in its IDNA Unicode form, its local part without quotes it does not need; no
-    deviation character or invisible characters, no look-alike domain, no quotes it needs."""
+    deviation character or invisible characters, no look-alike domain, no quotes it needs.
+    ``unclaimed=False`` leaves out the last check, that no other account holds it."""
     email = (email or "").strip()
     if not email:
         raise ValidationError(EMAIL_REQUIRED, code="email_required")
@@ -371,8 +372,18 @@ def clean_new_email(email, exclude_pk=None):
     email = normalize_email_domain(unquoted_email(email))
     validate_email_length(email)  # again: the domain's Unicode form may be longer
     validate_email_domain_not_confusable(email)
-    validate_email_unclaimed(email, exclude_pk)
+    if unclaimed:
+        validate_email_unclaimed(email, exclude_pk)
     return email
+
+
+def address_held_by_other(email, exclude_pk=None):
+    """Whether another account holds ``email`` (what :func:`validate_email_unclaimed` refuses)."""
+    try:
+        validate_email_unclaimed(email, exclude_pk)
+    except ValidationError:
+        return True
+    return False
 
 
 def conflict_error(conflict, username=None):

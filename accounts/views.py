@@ -20,11 +20,14 @@ from django.views.generic import CreateView, TemplateView, UpdateView, View
 from authfold.accounts.account_updates import update_account
 from authfold.accounts.conf import SIGNUP_CLOSED, authfold_setting
 from authfold.accounts.email_verification import (
+    SIGNED_UP,
     confirm_email,
     drop_pending_change,
+    enumeration_prevented,
     pending_email,
     read_key,
     start_verification,
+    tell_address_holder,
 )
 from authfold.accounts.forms import (
     PasswordChangeForm,
@@ -68,9 +71,13 @@ class SaveOrReportConflictMixin:
             with transaction.atomic():
                 self.object = self.save(form)
         except CaselessConflict as conflict:
-            form.add_conflict_error(conflict)
-            return self.form_invalid(form)
+            return self.conflict_lost(form, conflict)
         return self.after_save(form)
+
+    def conflict_lost(self, form, conflict):
+        """The page for a save the database refused: the error on its field."""
+        form.add_conflict_error(conflict)
+        return self.form_invalid(form)
 
     def save(self, form):
         """Inside the transaction: what the page writes (by default, the form's ``save()``)."""
@@ -97,11 +104,28 @@ class SignUpView(ThrottledPostMixin, SaveOrReportConflictMixin, CreateView):
         return super().dispatch(request, *args, **kwargs)
 
     def save(self, form):
+        if form.address_held:
+            tell_address_holder(form.cleaned_data["email"], self.request)
+            return None
         user = form.save()
         start_verification(user, self.request)
         return user
 
+    def conflict_lost(self, form, conflict):
+        if conflict.field == "email" and enumeration_prevented():
+            tell_address_holder(form.cleaned_data["email"], self.request)
+            return self.answer_as_signed_up(form)
+        return super().conflict_lost(form, conflict)
+
+    def answer_as_signed_up(self, form):
+        """What every sign-up gets under enumeration prevention, whether its address was free
+        (the account is made) or another account's (nothing is, and its mailbox is told)."""
+        messages.success(self.request, SIGNED_UP % {"email": form.cleaned_data["email"]})
+        return redirect("authfold:login")
+
     def after_save(self, form):
+        if enumeration_prevented():
+            return self.answer_as_signed_up(form)
         # authenticate() rather than login(user): it sets the backend, whichever the project uses.
         user = authenticate(
             self.request,
@@ -139,7 +163,9 @@ class ProfileView(LoginRequiredMixin, SaveOrReportConflictMixin, UpdateView):
             for field in form.changed_data
             if field in form._meta.fields
         }
-        user, self.pending_email = update_account(self.request.user.pk, changes, self.request)
+        user, self.pending_email = update_account(
+            self.request.user.pk, changes, self.request, address_held=form.address_held
+        )
         return user
 
     def after_save(self, form):

@@ -39,6 +39,10 @@ def token(demo_server):
     body = {"username": "hostile", "email": "hostile@example.com", "password": PASSWORD}
     answer = requests.post(f"{demo_server}/api/users/", json=body, timeout=60)
     assert answer.status_code == 201, answer.text
+    # The demo prevents enumeration: a sign-up's answer carries no token, a login does.
+    credentials = {"username": "hostile", "password": PASSWORD}
+    answer = requests.post(f"{demo_server}/api/auth/token/", json=credentials, timeout=60)
+    assert answer.status_code == 200, answer.text
     return answer.json()["token"]
 
 

@@ -32,16 +32,19 @@ get_user_model().objects.filter(username="tokenholder").update(password=make_pas
 def demo(tmp_path_factory, django_db_setup, django_db_blocker):
     """Runs ``manage.py shell -c`` on the server's database, and holds the server's base URL."""
     folder = tmp_path_factory.mktemp("identity")
+    # These attacks are on the key, so a taken address must be told: enumeration prevention
+    # (tests/test_enumeration.py) would answer a refused sign-up as a made one.
+    text = "AUTHFOLD_PREVENT_ENUMERATION = False\n"
     with django_db_blocker.unblock(), scratch_database(folder, "identity") as (_name, url):
         for command in ("migrate", "createcachetable"):
-            done = run_manage(folder, command, "-v", "0", DATABASE_URL=url)
+            done = run_manage(folder, command, "-v", "0", settings_text=text, DATABASE_URL=url)
             assert done.returncode == 0, done.stderr
 
         def shell(code):
-            done = run_manage(folder, "shell", "-c", code, DATABASE_URL=url)
+            done = run_manage(folder, "shell", "-c", code, settings_text=text, DATABASE_URL=url)
             assert done.returncode == 0, done.stderr
 
-        environment = {**child_environment(folder), "DATABASE_URL": url}
+        environment = {**child_environment(folder, text), "DATABASE_URL": url}
         with gunicorn([sys.executable], "mysite.wsgi", ROOT, environment, workers=3) as base:
             yield base, shell
 

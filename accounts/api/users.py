@@ -1,8 +1,14 @@
 """API views for accounts: registration (``/api/users/``) and the current user (``/api/users/me/``)."""
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import generics, permissions
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import generics, permissions, status
+from rest_framework.response import Response
 
 from authfold.accounts.api.authentication import PasswordBoundTokenMixin
 from authfold.accounts.api.body_limit import BodyLimitMixin
@@ -14,9 +20,11 @@ from authfold.accounts.api.errors import (
 )
 from authfold.accounts.api.parsers import ACCOUNT_API_PARSERS
 from authfold.accounts.conf import SIGNUP_CLOSED, authfold_setting
+from authfold.accounts.email_verification import SIGNED_UP, enumeration_prevented
 from authfold.accounts.serializers import (
     CurrentUserSerializer,
     RegistrationSerializer,
+    SignedUpSerializer,
 )
 from authfold.accounts.throttling import ScopedRateThrottle, WriteScopedRateThrottle
 
@@ -45,10 +53,17 @@ class SignUpOpen(permissions.BasePermission):
         description=_(
             "Sign up with a username, email and password; the answer carries the new account's "
             "API token. Usernames and emails are unique in any case. Throttled per client address "
-            "(scope “register”)."
+            "(scope “register”). Under enumeration prevention (on by default with mandatory "
+            "verification) every accepted sign-up is answered alike, without id or token, "
+            "whether its address was free or another account's: log in for a token."
         ),
         responses={
-            201: RegistrationSerializer,
+            201: PolymorphicProxySerializer(
+                component_name="SignUpAnswer",
+                serializers=[RegistrationSerializer, SignedUpSerializer],
+                resource_type_field_name=None,
+                many=False,
+            ),
             400: OpenApiResponse(
                 RegistrationErrorSerializer,
                 description=_("Some field was refused; nothing was created."),
@@ -66,7 +81,9 @@ class RegistrationView(BodyLimitMixin, generics.CreateAPIView):
     """``POST /api/users/``: sign up with a username, email and password; get an API token back.
 
     Anyone may call it while sign-up is open: credentials sent along are ignored, so a stale token
-    cannot block a sign-up. Throttled per client address by the ``register`` scope.
+    cannot block a sign-up. Throttled per client address by the ``register`` scope. Under
+    enumeration prevention every accepted sign-up gets the same answer, without id or token,
+    whether its address was free or another account's (then nothing is made).
     """
 
     serializer_class = RegistrationSerializer
@@ -75,6 +92,17 @@ class RegistrationView(BodyLimitMixin, generics.CreateAPIView):
     permission_classes = [SignUpOpen]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "register"
+
+    def create(self, request, *args, **kwargs):
+        if not enumeration_prevented():
+            return super().create(request, *args, **kwargs)
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        serializer.save()
+        email = serializer.validated_data["email"]
+        answer = {"username": serializer.validated_data["username"], "email": email}
+        answer["detail"] = str(SIGNED_UP % {"email": email})
+        return Response(SignedUpSerializer(answer).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema_view(

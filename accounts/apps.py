@@ -30,7 +30,7 @@ class AccountsConfig(AppConfig):
             # checks load, and authfold.E001 tells the project why.
             return
         keys.connect_receivers()
-        connect_token_revocation(user_model)
+        connect_token_revocation()
         user_logged_in.connect(tell_renamed_login, dispatch_uid="authfold.tell_renamed_login")
         if authfold_setting("AUTHFOLD_VALIDATE_USER_MODEL"):
             install_identity_rule(user_model)

@@ -6,7 +6,8 @@ account (an attacker who signed up with the victim's address, a stolen laptop) k
 the owner reset and changed the password, the very acts meant to shut them out. Django already
 does the same for sessions (the session hash is derived from the password hash).
 
-One ``pre_save``/``post_save`` pair on the user model sees every path that changes the password
+One ``pre_save``/``post_save`` pair on the user model (its proxies and multi-table subclasses too)
+sees every path that changes the password
 and saves: the web password change and reset, the admin's password form, ``changepassword``,
 ``set_password()`` then ``save()`` in anyone's code, and Django's re-hashing of the same password
 when ``PASSWORD_HASHERS`` asks for more work (the hash changes, so that ends the tokens too, as it
@@ -22,6 +23,7 @@ from django.db.models.signals import post_delete, post_init, post_save, pre_save
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from authfold.accounts.caseless import table_ready
+from authfold.accounts.user_model import is_keyed_user_model, keyed_user_model
 
 # The HMAC's salt: a digest made for token bindings is good for nothing else.
 BINDING_KEY_SALT = "authfold.accounts.token_revocation.password_digest"
@@ -39,7 +41,7 @@ def saves_password(update_fields):
 
 def remember_loaded_password(sender, instance, **kwargs):
     """``post_init``: note the hash a row was loaded with (no query), for the save to compare."""
-    if "password" in instance.__dict__:
+    if is_keyed_user_model(sender) and "password" in instance.__dict__:
         instance.__dict__[LOADED_PASSWORD_ATTRIBUTE] = instance.__dict__["password"]
 
 
@@ -54,11 +56,14 @@ def remember_password_change(sender, instance, raw, using, update_fields, **kwar
     """
     if raw or instance.pk is None or not saves_password(update_fields):
         return
+    if not is_keyed_user_model(sender):
+        return
     loaded = instance.__dict__.get(LOADED_PASSWORD_ATTRIBUTE)
     trusted = not instance._state.adding and instance._state.db == using
     if trusted and loaded is not None and loaded == instance.password:
         return
-    stored = sender._base_manager.using(using).filter(pk=instance.pk)
+    # The user table: a multi-table subclass's primary key is its user's.
+    stored = keyed_user_model()._base_manager.using(using).filter(pk=instance.pk)
     if stored.exclude(password=instance.password).exists():
         instance.__dict__[PASSWORD_CHANGED_ATTRIBUTE] = True
 
@@ -68,6 +73,8 @@ def delete_tokens_after_password_change(sender, instance, raw, using, update_fie
 
     After the save, not before: a save that fails (a refused twin) must not cost the tokens.
     """
+    if not is_keyed_user_model(sender):
+        return
     if saves_password(update_fields) and "password" in instance.__dict__:
         instance.__dict__[LOADED_PASSWORD_ATTRIBUTE] = instance.__dict__["password"]
     if not instance.__dict__.pop(PASSWORD_CHANGED_ATTRIBUTE, False):
@@ -150,22 +157,16 @@ def unbind_deleted_token(sender, instance, using, **kwargs):
         TokenBinding.objects.using(using).filter(token_key=instance.pk).delete()
 
 
-def connect_token_revocation(user_model):
-    """Connect the pair for ``user_model`` (from ``AppConfig.ready``); nothing to do without
-    ``rest_framework.authtoken``, the only tokens we know how to delete."""
+def connect_token_revocation():
+    """Connect the pair (from ``AppConfig.ready``) for every sender, each receiver asking
+    :func:`~authfold.accounts.user_model.is_keyed_user_model`, so the user model's proxies and
+    multi-table subclasses are watched too; nothing to do without ``rest_framework.authtoken``,
+    the only tokens we know how to delete."""
     if not apps.is_installed("rest_framework.authtoken"):
         return
-    post_init.connect(
-        remember_loaded_password, sender=user_model, dispatch_uid="authfold-password-loaded"
-    )
-    pre_save.connect(
-        remember_password_change, sender=user_model, dispatch_uid="authfold-password-pre"
-    )
-    post_save.connect(
-        delete_tokens_after_password_change,
-        sender=user_model,
-        dispatch_uid="authfold-password-post",
-    )
+    post_init.connect(remember_loaded_password, dispatch_uid="authfold-password-loaded")
+    pre_save.connect(remember_password_change, dispatch_uid="authfold-password-pre")
+    post_save.connect(delete_tokens_after_password_change, dispatch_uid="authfold-password-post")
     from rest_framework.authtoken.models import Token
 
     post_save.connect(bind_new_token, sender=Token, dispatch_uid="authfold-token-bind")

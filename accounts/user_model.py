@@ -7,6 +7,8 @@ and the receivers step aside and Django's own behaviour holds (``authfold.E001``
 second kind at start-up). Everything here is looked up when called, never at import.
 """
 
+import functools
+
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
@@ -16,6 +18,16 @@ def keyed_user_model():
     from authfold.accounts.models import CaselessKey
 
     return CaselessKey._meta.get_field("user").related_model
+
+
+@functools.cache
+def is_keyed_user_model(model):
+    """Whether ``model``'s instances are rows of the keyed user table: the keyed model itself, a
+    proxy of it, or a multi-table subclass (whose every row has its ``auth_user`` row too). Model
+    signals name the class saved, not the table, so the receivers ask this of every sender:
+    remembered per class, as every model's ``__init__`` asks it (the keyed model never changes
+    once the apps are loaded)."""
+    return isinstance(model, type) and issubclass(model, keyed_user_model())
 
 
 def logs_in_by_username(user_model):

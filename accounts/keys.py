@@ -49,7 +49,7 @@ from authfold.accounts.postgres_index import (
 )
 from authfold.accounts.postgres_login import login_function_ready
 from authfold.accounts.user_model import (
-    is_keyed_user_model,
+    connect_to_user_models,
     keyed_user_model,
     logs_in_by_username,
 )
@@ -143,8 +143,6 @@ def identity_of(sender, instance):
 
 def remember_loaded_identity(sender, instance, **kwargs):
     """At ``__init__``: note the username and email a row was loaded with (no query)."""
-    if not is_keyed_user_model(sender):
-        return
     values = instance.__dict__
     email_field = sender.get_email_field_name()
     if sender.USERNAME_FIELD in values and email_field in values:
@@ -178,7 +176,7 @@ def claim_before_save(sender, instance, raw, using, update_fields, **kwargs):
 
     ``loaddata`` (``raw``) too: a claim needs no user row, so fixtures may come in any order; it
     runs in one transaction, which a refusal rolls back whole."""
-    if not (is_keyed_user_model(sender) and touches_identity(sender, raw, update_fields)):
+    if not touches_identity(sender, raw, update_fields):
         return
     if not claims_ready(using):
         refuse_indexed_twin_inside_transaction(sender, instance, using)
@@ -202,7 +200,7 @@ def claim_before_save(sender, instance, raw, using, update_fields, **kwargs):
 
 def finish_claims_after_save(sender, instance, created, raw, using, **kwargs):
     """After the row: name the new user the holder of its claims, drop the claims a change gave
-    up, then write its key row (only a save :func:`claim_before_save` claimed for has any)."""
+    up, then write its key row."""
     pending = instance.__dict__.pop(PENDING_ATTRIBUTE, None)
     if pending is None:
         return
@@ -277,7 +275,7 @@ def conflict(claims, taken, identity):
 
 def release_claims_of_deleted(sender, instance, using, **kwargs):
     """A deleted user's names are free again at once."""
-    if is_keyed_user_model(sender) and claims_ready(using):
+    if claims_ready(using):
         claim_model()._default_manager.using(using).filter(user=instance.pk).delete()
 
 
@@ -324,16 +322,14 @@ def install_username_index_wrapper(sender, connection, **kwargs):
 def connect_receivers():
     """Connect the receivers for the keyed user model (called from ``AppConfig.ready``).
 
-    Connected for every sender, each receiver first asking :func:`is_keyed_user_model`: Django
-    names the class saved, so a proxy or multi-table subclass of the user model (one defined
-    after this runs too) is watched as the model itself is. None at all when it has no username
-    to key (such a project is refused at start-up by ``authfold.E001``, and must not crash
-    before it).
+    That model's saves are watched, and its proxies' and multi-table subclasses' (their users
+    are rows of its table); none at all when it has no username to key (such a project is
+    refused at start-up by ``authfold.E001``, and must not crash before it).
     """
     if not logs_in_by_username(keyed_user_model()):
         return
-    post_init.connect(remember_loaded_identity, dispatch_uid="authfold-loaded")
-    pre_save.connect(claim_before_save, dispatch_uid="authfold-key-pre")
-    post_save.connect(finish_claims_after_save, dispatch_uid="authfold-key-post")
-    post_delete.connect(release_claims_of_deleted, dispatch_uid="authfold-claims-del")
+    connect_to_user_models(post_init, remember_loaded_identity, "authfold-loaded")
+    connect_to_user_models(pre_save, claim_before_save, "authfold-key-pre")
+    connect_to_user_models(post_save, finish_claims_after_save, "authfold-key-post")
+    connect_to_user_models(post_delete, release_claims_of_deleted, "authfold-claims-del")
     connection_created.connect(install_username_index_wrapper, dispatch_uid="authfold-pg-index")

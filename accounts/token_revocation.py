@@ -23,7 +23,7 @@ from django.db.models.signals import post_delete, post_init, post_save, pre_save
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from authfold.accounts.caseless import table_ready
-from authfold.accounts.user_model import is_keyed_user_model, keyed_user_model
+from authfold.accounts.user_model import connect_to_user_models, keyed_user_model
 
 # The HMAC's salt: a digest made for token bindings is good for nothing else.
 BINDING_KEY_SALT = "authfold.accounts.token_revocation.password_digest"
@@ -41,7 +41,7 @@ def saves_password(update_fields):
 
 def remember_loaded_password(sender, instance, **kwargs):
     """``post_init``: note the hash a row was loaded with (no query), for the save to compare."""
-    if is_keyed_user_model(sender) and "password" in instance.__dict__:
+    if "password" in instance.__dict__:
         instance.__dict__[LOADED_PASSWORD_ATTRIBUTE] = instance.__dict__["password"]
 
 
@@ -55,8 +55,6 @@ def remember_password_change(sender, instance, raw, using, update_fields, **kwar
     once this save writes another.
     """
     if raw or instance.pk is None or not saves_password(update_fields):
-        return
-    if not is_keyed_user_model(sender):
         return
     loaded = instance.__dict__.get(LOADED_PASSWORD_ATTRIBUTE)
     trusted = not instance._state.adding and instance._state.db == using
@@ -73,8 +71,6 @@ def delete_tokens_after_password_change(sender, instance, raw, using, update_fie
 
     After the save, not before: a save that fails (a refused twin) must not cost the tokens.
     """
-    if not is_keyed_user_model(sender):
-        return
     if saves_password(update_fields) and "password" in instance.__dict__:
         instance.__dict__[LOADED_PASSWORD_ATTRIBUTE] = instance.__dict__["password"]
     if not instance.__dict__.pop(PASSWORD_CHANGED_ATTRIBUTE, False):
@@ -158,15 +154,14 @@ def unbind_deleted_token(sender, instance, using, **kwargs):
 
 
 def connect_token_revocation():
-    """Connect the pair (from ``AppConfig.ready``) for every sender, each receiver asking
-    :func:`~authfold.accounts.user_model.is_keyed_user_model`, so the user model's proxies and
-    multi-table subclasses are watched too; nothing to do without ``rest_framework.authtoken``,
-    the only tokens we know how to delete."""
+    """Connect the pair (from ``AppConfig.ready``) for the user model, its proxies and its
+    multi-table subclasses; nothing to do without ``rest_framework.authtoken``, the only tokens
+    we know how to delete."""
     if not apps.is_installed("rest_framework.authtoken"):
         return
-    post_init.connect(remember_loaded_password, dispatch_uid="authfold-password-loaded")
-    pre_save.connect(remember_password_change, dispatch_uid="authfold-password-pre")
-    post_save.connect(delete_tokens_after_password_change, dispatch_uid="authfold-password-post")
+    connect_to_user_models(post_init, remember_loaded_password, "authfold-password-loaded")
+    connect_to_user_models(pre_save, remember_password_change, "authfold-password-pre")
+    connect_to_user_models(post_save, delete_tokens_after_password_change, "authfold-password-post")
     from rest_framework.authtoken.models import Token
 
     post_save.connect(bind_new_token, sender=Token, dispatch_uid="authfold-token-bind")

@@ -7,10 +7,17 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.urls import reverse
+from django.utils.timezone import now
 from rest_framework.authtoken.models import Token
 
 from authfold.accounts.keys import CaselessConflict
-from authfold.accounts.models import CaselessKey, IdentifierClaim
+from authfold.accounts.models import (
+    CaselessKey,
+    IdentifierClaim,
+    LoginFailures,
+    PendingEmailChange,
+    UnconfirmedEmail,
+)
 from authfold.accounts.user_admin import CaselessUserAdminMixin
 from tests.factories import UserFactory
 from tests.user_subclasses.models import Editor, Member
@@ -103,6 +110,17 @@ def test_deleting_a_proxy_user_frees_its_names():
     Member.objects.get(pk=user.pk).delete()
     assert not IdentifierClaim.objects.exists()
     assert UserFactory(username="Maria", email="MARIA@example.com").pk
+
+
+def test_deleting_a_proxy_user_deletes_its_pending_address_and_failed_logins():
+    user = UserFactory(username="maria", email="maria@example.com")
+    PendingEmailChange.objects.create(user=user, email="new@example.org", requested_at=now())
+    UnconfirmedEmail.objects.create(user=user, email=user.email, created_at=now())
+    LoginFailures.objects.create(user=user, failed_at="1")
+    Member.objects.get(pk=user.pk).delete()
+    assert not PendingEmailChange.objects.exists()
+    assert not UnconfirmedEmail.objects.exists()
+    assert not LoginFailures.objects.exists()
 
 
 @SUBCLASSES

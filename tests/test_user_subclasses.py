@@ -6,6 +6,7 @@ import pytest
 from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.test.utils import isolate_apps
 from django.urls import reverse
 from django.utils.timezone import now
 from rest_framework.authtoken.models import Token
@@ -57,6 +58,18 @@ def test_a_user_is_refused_beside_a_subclass_user_in_another_case(model, taken, 
     with pytest.raises(CaselessConflict):
         UserFactory(username=typed)
     assert User.objects.count() == 1
+
+
+@isolate_apps("tests.user_subclasses")
+def test_a_proxy_defined_after_start_up_is_refused_beside_a_user_in_another_case():
+    class LateMember(User):
+        class Meta:
+            app_label = "user_subclasses"
+            proxy = True
+
+    UserFactory(username="maria")
+    with pytest.raises(CaselessConflict):
+        LateMember(username="Maria", email="other@example.com").save()
 
 
 @SUBCLASSES

@@ -39,7 +39,7 @@ INSTALLED_APPS = [
 ]
 if "pytest" in sys.modules:
     # The test suite's multi-table subclass and proxy of User (tests/user_subclasses), in the
-    # test process only: a demo or a child manage.py has no such tables.
+    # test process only: the demo, and the tests' child manage.py processes, run without them.
     INSTALLED_APPS.append("tests.user_subclasses")
 
 MIDDLEWARE = [

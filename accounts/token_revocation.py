@@ -6,15 +6,14 @@ account (an attacker who signed up with the victim's address, a stolen laptop) k
 the owner reset and changed the password, the very acts meant to shut them out. Django already
 does the same for sessions (the session hash is derived from the password hash).
 
-One ``pre_save``/``post_save`` pair on the user model (its proxies and multi-table subclasses too)
-sees every path that changes the password
-and saves: the web password change and reset, the admin's password form, ``changepassword``,
-``set_password()`` then ``save()`` in anyone's code, and Django's re-hashing of the same password
-when ``PASSWORD_HASHERS`` asks for more work (the hash changes, so that ends the tokens too, as it
-ends the user's other sessions). Writes that bypass ``save()`` (``update()``, raw SQL) are not seen
-here: for them each token is bound to the hash it was issued under (``TokenBinding``, a keyed
-digest, as Django binds a session with ``get_session_auth_hash()``), and
-``PasswordBoundTokenAuthentication`` refuses, and deletes, a token whose user's hash has changed.
+One ``pre_save``/``post_save`` pair on the user model (its proxies and multi-table subclasses
+too) sees every path that changes the password and saves: the web password change and reset, the
+admin's password form, ``changepassword``, ``set_password()`` then ``save()`` in anyone's code,
+and Django's re-hashing of the same password when ``PASSWORD_HASHERS`` asks for more work (the
+hash changes, so that ends the tokens too, as it ends the user's other sessions). Writes that
+bypass ``save()`` (``update()``, raw SQL) are not seen here: for them each token is bound to the
+hash it was issued under (``TokenBinding``, a keyed digest, as Django binds a session with
+``get_session_auth_hash()``), and ``PasswordBoundTokenAuthentication`` refuses, and deletes, a token whose user's hash has changed.
 """
 
 from django.apps import apps

@@ -25,19 +25,32 @@ class AccountsConfig(AppConfig):
         from authfold.accounts.user_model import logs_in_by_username
         from authfold.accounts.user_validation import install_identity_rule
 
+        connect_deletion_receivers()
         user_model = get_user_model()
         if not logs_in_by_username(user_model):
             # Nothing to fold: the forms and admin need a username field, so only the system
             # checks load, and authfold.E001 tells the project why.
             return
         keys.connect_receivers()
-        connect_password_change_receivers(user_model)
+        connect_password_change_receivers()
         connect_token_revocation()
         user_logged_in.connect(tell_renamed_login, dispatch_uid="authfold.tell_renamed_login")
         if authfold_setting("AUTHFOLD_VALIDATE_USER_MODEL"):
             install_identity_rule(user_model)
         if authfold_setting("AUTHFOLD_ADMIN") and apps.is_installed("django.contrib.admin"):
             compose_admin()
+
+
+def connect_deletion_receivers():
+    """A deleted user's rows in our tables that its foreign keys would not let go of, and its
+    failed logins, are deleted with it, whichever of the user model's classes deletes it."""
+    from django.db.models.signals import post_delete, pre_delete
+
+    from authfold.accounts.models import drop_email_verification_rows, forget_login_failures
+    from authfold.accounts.user_model import connect_to_user_models
+
+    connect_to_user_models(pre_delete, drop_email_verification_rows, "authfold-drop-email-rows")
+    connect_to_user_models(post_delete, forget_login_failures, "authfold-forget-login-failures")
 
 
 def compose_admin():

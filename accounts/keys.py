@@ -48,7 +48,11 @@ from authfold.accounts.postgres_index import (
     users_with_username_digest,
 )
 from authfold.accounts.postgres_login import login_function_ready
-from authfold.accounts.user_model import keyed_user_model, logs_in_by_username
+from authfold.accounts.user_model import (
+    connect_to_user_models,
+    keyed_user_model,
+    logs_in_by_username,
+)
 from authfold.accounts.writes import guarded, insert_rows, is_deadlock
 
 USERNAME = "username"
@@ -107,8 +111,12 @@ def wanted_claims(username, email):
     return claims
 
 
-def touches_identity(update_fields):
-    """Whether a save with these ``update_fields`` can change the username or the email."""
+def touches_identity(sender, raw, update_fields):
+    """Whether this save can change the username or the email: it writes the user table (a raw
+    save of a multi-table subclass, as ``loaddata`` makes, writes only the subclass's own table)
+    and its ``update_fields``, if any, name one of them."""
+    if raw and sender._meta.concrete_model is not keyed_user_model()._meta.concrete_model:
+        return False
     return update_fields is None or bool({"username", "email"} & set(update_fields))
 
 
@@ -145,7 +153,9 @@ def stored_identity(sender, instance, using):
     """The ``(username, email)`` the database holds for the user, or ``None`` for a new one.
 
     What the instance was loaded with from this database when it can be trusted; otherwise
-    (``User(pk=7, ...)``, deferred fields, another database) the row is read.
+    (``User(pk=7, ...)``, deferred fields, another database) the row is read, from the user table
+    (a multi-table subclass's primary key is its user's: a user being promoted to the subclass
+    has its user row and no subclass row yet).
     """
     if instance.pk is None:
         return None
@@ -153,7 +163,8 @@ def stored_identity(sender, instance, using):
     if loaded is not None and not instance._state.adding and instance._state.db == using:
         return loaded
     return (
-        sender._base_manager.using(using)
+        keyed_user_model()
+        ._base_manager.using(using)
         .filter(pk=instance.pk)
         .values_list(sender.USERNAME_FIELD, sender.get_email_field_name())
         .first()
@@ -165,7 +176,7 @@ def claim_before_save(sender, instance, raw, using, update_fields, **kwargs):
 
     ``loaddata`` (``raw``) too: a claim needs no user row, so fixtures may come in any order; it
     runs in one transaction, which a refusal rolls back whole."""
-    if not touches_identity(update_fields):
+    if not touches_identity(sender, raw, update_fields):
         return
     if not claims_ready(using):
         refuse_indexed_twin_inside_transaction(sender, instance, using)
@@ -275,9 +286,10 @@ def refuse_indexed_twin_inside_transaction(sender, instance, using):
     (unclaimed) gets this far; the claims refuse every other one first."""
     if not transaction.get_connection(using).in_atomic_block:
         return
-    if not username_index_ready(using, sender):
+    user_model = keyed_user_model()
+    if not username_index_ready(using, user_model):
         return
-    others = sender._default_manager.using(using)
+    others = user_model._default_manager.using(using)
     if instance.pk is not None:
         others = others.exclude(pk=instance.pk)
     if users_with_username_digest(others, username_digest(instance.username)).exists():
@@ -310,16 +322,14 @@ def install_username_index_wrapper(sender, connection, **kwargs):
 def connect_receivers():
     """Connect the receivers for the keyed user model (called from ``AppConfig.ready``).
 
-    Only that model's saves are watched; none at all when it has no username to key (such a
-    project is refused at start-up by ``authfold.E001``, and must not crash before it).
+    That model's saves are watched, and its proxies' and multi-table subclasses' (their users
+    are rows of its table); none at all when it has no username to key (such a project is
+    refused at start-up by ``authfold.E001``, and must not crash before it).
     """
-    user_model = keyed_user_model()
-    if not logs_in_by_username(user_model):
+    if not logs_in_by_username(keyed_user_model()):
         return
-    post_init.connect(remember_loaded_identity, sender=user_model, dispatch_uid="authfold-loaded")
-    pre_save.connect(claim_before_save, sender=user_model, dispatch_uid="authfold-key-pre")
-    post_save.connect(finish_claims_after_save, sender=user_model, dispatch_uid="authfold-key-post")
-    post_delete.connect(
-        release_claims_of_deleted, sender=user_model, dispatch_uid="authfold-claims-del"
-    )
+    connect_to_user_models(post_init, remember_loaded_identity, "authfold-loaded")
+    connect_to_user_models(pre_save, claim_before_save, "authfold-key-pre")
+    connect_to_user_models(post_save, finish_claims_after_save, "authfold-key-post")
+    connect_to_user_models(post_delete, release_claims_of_deleted, "authfold-claims-del")
     connection_created.connect(install_username_index_wrapper, dispatch_uid="authfold-pg-index")

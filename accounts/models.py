@@ -6,8 +6,6 @@ the log of renames.
 
 from django.conf import settings
 from django.db import models
-from django.db.models.signals import post_delete, pre_delete
-from django.dispatch import receiver
 
 from authfold.accounts.caseless import table_ready
 from authfold.accounts.conf import renamed_login_period
@@ -208,10 +206,9 @@ class UnconfirmedEmail(models.Model):
         return f"{self.email} (unconfirmed, user {self.user_id})"
 
 
-@receiver(pre_delete, sender=settings.AUTH_USER_MODEL, dispatch_uid="authfold-drop-email-rows")
 def drop_email_verification_rows(sender, instance, using, **kwargs):
-    """A deleted account's pending and unconfirmed addresses go first (their foreign keys would
-    refuse the delete), where their tables exist."""
+    """``pre_delete`` of a user: its pending and unconfirmed addresses go first (their foreign keys
+    would refuse the delete), where their tables exist."""
     for model in (PendingEmailChange, UnconfirmedEmail):
         if table_ready(model, using):
             model._default_manager.using(using).filter(user_id=instance.pk).delete()
@@ -251,10 +248,3 @@ def forget_login_failures(sender, instance, using, **kwargs):
     """``post_delete`` of a user: its failed logins go with it (where the table exists yet)."""
     if table_ready(LoginFailures, using):
         LoginFailures.objects.using(using).filter(user_id=instance.pk).delete()
-
-
-post_delete.connect(
-    forget_login_failures,
-    sender=settings.AUTH_USER_MODEL,
-    dispatch_uid="authfold-forget-login-failures",
-)

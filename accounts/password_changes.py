@@ -6,11 +6,11 @@ laptop) could otherwise keep a token, or confirm an address change they had aske
 owner reset the password: the very act meant to shut them out. Django ends the other sessions the
 same way (the session hash is derived from the password hash).
 
-One ``pre_save``/``post_save`` pair on the user model sees every path that changes the password
-and saves: the web password change and reset, the admin's password form, ``changepassword``,
-``set_password()`` then ``save()`` in anyone's code, and Django's re-hashing of the same password
-when ``PASSWORD_HASHERS`` asks for more work (the hash changes, so that ends them too, as it ends
-the user's other sessions). Writes that bypass ``save()`` are caught where the grant is used:
+One ``pre_save``/``post_save`` pair on the user model (its proxies and multi-table subclasses
+too) sees every path that changes the password and saves: the web password change and reset, the
+admin's password form, ``changepassword``, ``set_password()`` then ``save()`` in anyone's code,
+and Django's re-hashing of the same password when ``PASSWORD_HASHERS`` asks for more work (the
+hash changes, so that ends them too, as it ends the user's other sessions). Writes that bypass ``save()`` are caught where the grant is used:
 tokens and confirmation keys are each bound to the hash they were issued under.
 """
 
@@ -18,6 +18,7 @@ from django.db.models.signals import post_init, post_save, pre_save
 
 from authfold.accounts.email_verification import drop_pending_change
 from authfold.accounts.token_revocation import delete_tokens
+from authfold.accounts.user_model import connect_to_user_models, keyed_user_model
 
 # Where remember_password_change marks a save that changes the stored hash, and where an
 # instance keeps the hash it was loaded with (or last saved).
@@ -51,7 +52,8 @@ def remember_password_change(sender, instance, raw, using, update_fields, **kwar
     trusted = not instance._state.adding and instance._state.db == using
     if trusted and loaded is not None and loaded == instance.password:
         return
-    stored = sender._base_manager.using(using).filter(pk=instance.pk)
+    # The user table, which a multi-table subclass's own table may not have a row in yet.
+    stored = keyed_user_model()._base_manager.using(using).filter(pk=instance.pk)
     if stored.exclude(password=instance.password).exists():
         instance.__dict__[PASSWORD_CHANGED_ATTRIBUTE] = True
 
@@ -70,16 +72,8 @@ def end_grants_after_password_change(sender, instance, raw, using, update_fields
     drop_pending_change(instance.pk, using)
 
 
-def connect_password_change_receivers(user_model):
-    """Connect the pair for ``user_model`` (from ``AppConfig.ready``)."""
-    post_init.connect(
-        remember_loaded_password, sender=user_model, dispatch_uid="authfold-password-loaded"
-    )
-    pre_save.connect(
-        remember_password_change, sender=user_model, dispatch_uid="authfold-password-pre"
-    )
-    post_save.connect(
-        end_grants_after_password_change,
-        sender=user_model,
-        dispatch_uid="authfold-password-post",
-    )
+def connect_password_change_receivers():
+    """Connect the pair for the user model, its proxies and subclasses (from ``AppConfig.ready``)."""
+    connect_to_user_models(post_init, remember_loaded_password, "authfold-password-loaded")
+    connect_to_user_models(pre_save, remember_password_change, "authfold-password-pre")
+    connect_to_user_models(post_save, end_grants_after_password_change, "authfold-password-post")

@@ -6,6 +6,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from authfold.accounts.forms import CaselessIdentityMixin, UserAddForm, UserChangeForm
 from authfold.accounts.keys import CaselessConflict
+from authfold.accounts.user_model import is_keyed_user_model
 
 
 class CaselessUserAdminMixin:
@@ -56,28 +57,30 @@ class UserAdmin(CaselessUserAdminMixin, DjangoUserAdmin):
 
 
 def compose_user_admin(site):
-    """Put ``site``'s registration of the user model under the rule, keeping the host's choices.
+    """Put ``site``'s registrations of the user model under the rule, keeping the host's choices:
+    the model's own, and those of its proxies and multi-table subclasses (their users are users
+    too, and the database refuses their twins alike).
 
     Django's stock ``UserAdmin`` (exactly that class) becomes ours; a host's own admin class gets
     :class:`CaselessUserAdminMixin` mixed in front of it (same name, its inlines, fields and forms
     kept); one that already has the mixin, or no registration at all, is left as it is. Returns
-    the class now registered, or ``None``.
+    the class now registered for the user model itself, or ``None``.
     """
-    user_model = get_user_model()
-    registered = site._registry.get(user_model)
-    if registered is None:
-        return None
-    admin_class = type(registered)
-    if isinstance(registered, CaselessUserAdminMixin):
-        return admin_class
+    for model, registered in list(site._registry.items()):
+        if is_keyed_user_model(model) and not isinstance(registered, CaselessUserAdminMixin):
+            site.unregister(model)
+            site.register(model, admin_under_the_rule(type(registered)))
+    registered = site._registry.get(get_user_model())
+    return None if registered is None else type(registered)
+
+
+def admin_under_the_rule(admin_class):
+    """``admin_class`` under the rule: ours in place of Django's stock ``UserAdmin``, any other
+    with :class:`CaselessUserAdminMixin` in front (same name and module)."""
     if admin_class is DjangoUserAdmin:
-        composed = UserAdmin
-    else:
-        composed = type(
-            admin_class.__name__,
-            (CaselessUserAdminMixin, admin_class),
-            {"__module__": admin_class.__module__, "__doc__": admin_class.__doc__},
-        )
-    site.unregister(user_model)
-    site.register(user_model, composed)
-    return composed
+        return UserAdmin
+    return type(
+        admin_class.__name__,
+        (CaselessUserAdminMixin, admin_class),
+        {"__module__": admin_class.__module__, "__doc__": admin_class.__doc__},
+    )

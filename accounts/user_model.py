@@ -7,8 +7,10 @@ and the receivers step aside and Django's own behaviour holds (``authfold.E001``
 second kind at start-up). Everything here is looked up when called, never at import.
 """
 
+from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.db.models.signals import class_prepared
 
 
 def keyed_user_model():
@@ -16,6 +18,31 @@ def keyed_user_model():
     from authfold.accounts.models import CaselessKey
 
     return CaselessKey._meta.get_field("user").related_model
+
+
+def is_keyed_user_model(model):
+    """Whether ``model``'s instances are rows of the keyed user table: the keyed model itself, a
+    proxy of it, or a multi-table subclass (whose every row has its ``auth_user`` row too)."""
+    return isinstance(model, type) and issubclass(model, keyed_user_model())
+
+
+def connect_to_user_models(signal, receiver, dispatch_uid):
+    """Connect ``receiver`` to the model ``signal`` for every :func:`is_keyed_user_model` model,
+    those defined later too (at ``class_prepared``).
+
+    Django names the class saved or deleted as the sender, not its table, so a receiver connected
+    for ``User`` alone never hears of a proxy's or a subclass's users. One connection per model,
+    not one for every sender: a delete receiver for every sender would cost every model of the
+    project Django's fast delete, and the other models' saves and loads ask nothing.
+    """
+
+    def connect_if_user_model(sender, **kwargs):
+        if is_keyed_user_model(sender):
+            signal.connect(receiver, sender=sender, dispatch_uid=dispatch_uid)
+
+    for model in apps.get_models():
+        connect_if_user_model(model)
+    class_prepared.connect(connect_if_user_model, weak=False, dispatch_uid=dispatch_uid)
 
 
 def logs_in_by_username(user_model):

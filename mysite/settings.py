@@ -5,6 +5,7 @@
 """
 
 import os
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -36,6 +37,10 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
 ]
+if "pytest" in sys.modules:
+    # The test suite's multi-table subclass and proxy of User (tests/user_subclasses), in the
+    # test process only: the demo, and the tests' child manage.py processes, run without them.
+    INSTALLED_APPS.append("tests.user_subclasses")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

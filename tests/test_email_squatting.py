@@ -34,6 +34,8 @@ def unconfirmed(user, days_ago):
 def squatter(settings):
     settings.AUTHFOLD_EMAIL_VERIFICATION = "mandatory"
     settings.AUTHFOLD_EMAIL_CONFIRMATION_DAYS = 3
+    # So that a refused sign-up says so (tests/test_enumeration.py has the other answer).
+    settings.AUTHFOLD_PREVENT_ENUMERATION = False
     user = UserFactory(username="squatter", email=VICTIM)
     unconfirmed(user, days_ago=4)
     return user

@@ -1,0 +1,1 @@
+"""A multi-table subclass and a proxy of ``User``, installed for the test run only."""

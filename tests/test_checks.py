@@ -1,10 +1,13 @@
 """System checks: ModelBackend kept beside ours warns (authfold.W001), and so does a host's own
-ModelBackend subclass listed before ours (authfold.W005); a user model without a ``username`` to
-fold is an error that says what is supported (authfold.E001)."""
+ModelBackend subclass listed before ours (authfold.W005) and a list with no caseless login at all
+(authfold.W006); a user model without a ``username`` to fold is an error that says what is
+supported (authfold.E001)."""
 
 from django.apps import apps
 from django.contrib.auth.backends import ModelBackend
 from django.core import checks
+
+from authfold.backends import CaselessLoginMixin
 
 OURS = "authfold.backends.CaseInsensitiveModelBackend"
 AXES = "axes.backends.AxesStandaloneBackend"
@@ -46,7 +49,7 @@ def test_ours_with_axes_and_a_host_s_own_backends_is_not_warned_about(settings):
     assert messages_with_id("authfold.W001") == []
 
 
-def test_model_backend_without_ours_is_not_our_warning(settings):
+def test_model_backend_without_ours_is_not_warned_about_as_beside_ours(settings):
     settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
 
     assert messages_with_id("authfold.W001") == []
@@ -130,3 +133,39 @@ def test_a_model_backend_subclass_without_ours_is_not_our_warning(settings):
     settings.AUTHENTICATION_BACKENDS = [HOST_BACKEND]
 
     assert messages_with_id("authfold.W005") == []
+
+
+class CaselessHostBackend(CaselessLoginMixin, HostBackend):
+    """The host's backend made caseless by the mixin, as docs/ADOPTING.md step 3 shows."""
+
+
+CASELESS_HOST_BACKEND = "tests.test_checks.CaselessHostBackend"
+
+
+def test_a_host_s_model_backend_subclass_without_any_caseless_login_is_warned_about(settings):
+    settings.AUTHENTICATION_BACKENDS = [AXES, HOST_BACKEND]
+
+    [warning] = messages_with_id("authfold.W006")
+
+    assert warning.level == checks.WARNING
+    assert "CaselessLoginMixin" in warning.hint
+
+
+def test_model_backend_alone_is_warned_about_as_no_caseless_login(settings):
+    settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+
+    assert len(messages_with_id("authfold.W006")) == 1
+
+
+def test_a_host_backend_with_the_caseless_login_mixin_passes_every_backend_check(settings):
+    settings.AUTHENTICATION_BACKENDS = [AXES, CASELESS_HOST_BACKEND]
+
+    assert [m for m in checks.run_checks() if m.id.startswith("authfold.W")] == []
+
+
+def test_a_model_backend_subclass_before_a_host_backend_with_the_mixin_is_warned_about(settings):
+    settings.AUTHENTICATION_BACKENDS = [HOST_BACKEND, CASELESS_HOST_BACKEND]
+
+    [warning] = messages_with_id("authfold.W005")
+
+    assert repr(HOST_BACKEND) in warning.msg

@@ -3,6 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, permissions
+from rest_framework.exceptions import Throttled
 
 from authfold.accounts.api.authentication import PasswordBoundTokenMixin
 from authfold.accounts.api.body_limit import BodyLimitMixin
@@ -18,7 +19,12 @@ from authfold.accounts.serializers import (
     CurrentUserSerializer,
     RegistrationSerializer,
 )
-from authfold.accounts.throttling import ScopedRateThrottle, WriteScopedRateThrottle
+from authfold.accounts.throttling import (
+    ScopedRateThrottle,
+    SignUpThrottle,
+    WriteScopedRateThrottle,
+    retry_after,
+)
 
 UNAUTHENTICATED = OpenApiResponse(
     DetailErrorSerializer, description=_("No valid token (or session) came with the request.")
@@ -44,8 +50,8 @@ class SignUpOpen(permissions.BasePermission):
         summary=_("Create an account"),
         description=_(
             "Sign up with a username, email and password; the answer carries the new account's "
-            "API token. Usernames and emails are unique in any case. Throttled per client address "
-            "(scope “register”)."
+            "API token. Usernames and emails are unique in any case. Throttled per client address: "
+            "requests (scope “register_attempt”) and accounts created (scope “register”)."
         ),
         responses={
             201: RegistrationSerializer,
@@ -66,7 +72,8 @@ class RegistrationView(BodyLimitMixin, generics.CreateAPIView):
     """``POST /api/users/``: sign up with a username, email and password; get an API token back.
 
     Anyone may call it while sign-up is open: credentials sent along are ignored, so a stale token
-    cannot block a sign-up. Throttled per client address by the ``register`` scope.
+    cannot block a sign-up. Throttled per client address: requests (scope ``register_attempt``)
+    and accounts created (scope ``register``).
     """
 
     serializer_class = RegistrationSerializer
@@ -74,7 +81,15 @@ class RegistrationView(BodyLimitMixin, generics.CreateAPIView):
     authentication_classes = []
     permission_classes = [SignUpOpen]
     throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "register"
+    throttle_scope = "register_attempt"
+
+    def create(self, request, *args, **kwargs):
+        sign_ups = SignUpThrottle(request)
+        if not sign_ups.allows_another():
+            raise Throttled(wait=retry_after(sign_ups))
+        response = super().create(request, *args, **kwargs)
+        sign_ups.record()
+        return response
 
 
 @extend_schema_view(

@@ -34,7 +34,7 @@ DEFAULTS = {
     # full_clean()) refuse caseless twins and missing or shared emails (accounts/user_validation.py).
     "AUTHFOLD_VALIDATE_USER_MODEL": True,
     # Keep the admin's User registration under the rule: Django's stock UserAdmin becomes ours, a
-    # host's own UserAdmin gets CaselessUserAdminMixin mixed in (accounts/admin_composition.py).
+    # host's own UserAdmin gets CaselessUserAdminMixin mixed in (accounts/user_admin.py).
     "AUTHFOLD_ADMIN": True,
     # The site's own address for links in mail ("https://accounts.example.org"): the password
     # reset link is built on it, not on the request's Host header. None: django.contrib.sites'

@@ -15,6 +15,9 @@
 - ``authfold.W006``: ``DEBUG`` is off and ``AUTHFOLD_SITE_URL`` is not set (nor
   ``django.contrib.sites`` with a ``SITE_ID``): the links and subjects of our mails take the
   site from the request's ``Host`` header, which a client writes.
+- ``authfold.W007``: no listed backend logs in by the caseless rule (neither ours nor a host's
+  backend with ``CaselessLoginMixin``): every username is exact-case again, and renamed accounts'
+  old usernames log in nowhere.
 """
 
 import inspect
@@ -77,17 +80,41 @@ def exact_case_backends():
 
 
 def lists_caseless_backend():
-    """Whether ``AUTHENTICATION_BACKENDS`` lists our backend (or a subclass of it)."""
-    from authfold.backends import CaseInsensitiveModelBackend
+    """Whether ``AUTHENTICATION_BACKENDS`` lists a backend with our login: ours, a subclass of
+    it, or a host's backend with ``CaselessLoginMixin``."""
+    from authfold.backends import CaselessLoginMixin
 
     for path in settings.AUTHENTICATION_BACKENDS:
         try:
             backend = import_string(path)
         except ImportError:
             continue
-        if isinstance(backend, type) and issubclass(backend, CaseInsensitiveModelBackend):
+        if isinstance(backend, type) and issubclass(backend, CaselessLoginMixin):
             return True
     return False
+
+
+@checks.register(checks.Tags.security)
+def check_a_backend_logs_in_caselessly(app_configs=None, **kwargs):
+    """``authfold.W007``: some listed backend logs in by the caseless rule."""
+    if (
+        not checks_our_app(app_configs)
+        or not logs_in_by_username(get_user_model())  # authfold.E001's
+        or lists_caseless_backend()
+    ):
+        return []
+    return [
+        checks.Warning(
+            "No backend in AUTHENTICATION_BACKENDS logs in by the caseless rule: a username "
+            "logs in only in the case it is stored in, and an account conflict resolution "
+            "renamed no longer logs in by its old username.",
+            hint="Put 'authfold.backends.CaseInsensitiveModelBackend' where ModelBackend was, "
+            "or, for a ModelBackend subclass of your own, put "
+            "authfold.backends.CaselessLoginMixin before its base classes "
+            "(docs/ADOPTING.md, step 3).",
+            id="authfold.W007",
+        )
+    ]
 
 
 @checks.register(checks.Tags.security)
@@ -125,7 +152,7 @@ def takes_username_and_password(backend):
 
 def model_backends_before_ours():
     """The listed ``ModelBackend`` subclasses with a login of their own, above ours."""
-    from authfold.backends import CaseInsensitiveModelBackend
+    from authfold.backends import CaselessLoginMixin
 
     found = []
     for path in settings.AUTHENTICATION_BACKENDS:
@@ -135,7 +162,7 @@ def model_backends_before_ours():
             continue
         if not isinstance(backend, type):
             continue
-        if issubclass(backend, CaseInsensitiveModelBackend):
+        if issubclass(backend, CaselessLoginMixin):
             return found
         guards = {f"{base.__module__}.{base.__qualname__}" for base in backend.__mro__}
         if (
@@ -160,7 +187,7 @@ def check_no_model_backend_before_ours(app_configs=None, **kwargs):
             f"it answers never meets the caseless rule (ModelBackend's own lookup is exact-case), "
             f"and one it does not answer pays for its password hash as well as ours.",
             hint=f"List {path!r} after 'authfold.backends.CaseInsensitiveModelBackend', or "
-            f"derive it from CaseInsensitiveModelBackend instead of ModelBackend so that it "
+            f"put authfold.backends.CaselessLoginMixin before its base classes so that it "
             f"finds accounts by the caseless rule.",
             obj=path,
             id="authfold.W005",

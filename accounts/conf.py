@@ -34,7 +34,7 @@ DEFAULTS = {
     # full_clean()) refuse caseless twins and missing or shared emails (accounts/user_validation.py).
     "AUTHFOLD_VALIDATE_USER_MODEL": True,
     # Keep the admin's User registration under the rule: Django's stock UserAdmin becomes ours, a
-    # host's own UserAdmin gets CaselessUserAdminMixin mixed in (accounts/admin_composition.py).
+    # host's own UserAdmin gets CaselessUserAdminMixin mixed in (accounts/user_admin.py).
     "AUTHFOLD_ADMIN": True,
     # The site's own address for mail ("https://accounts.example.org"): every mail of ours builds
     # its links on it and names its host (accounts/mail_site.py), never the request's Host

@@ -65,7 +65,7 @@ def email_field():
 
 
 class AccessibleFormMixin:
-    """Renders through ``accounts/form.html``: labels, help text and each field's error list tied
+    """Renders through ``authfold/form.html``: labels, help text and each field's error list tied
     to its input with ``aria-describedby`` and ``aria-invalid`` on every supported Django version
     (5.2 does it itself, 4.2 does not)."""
 

@@ -76,7 +76,9 @@ class CaselessConflictMiddleware:
         if not isinstance(exception, CaselessConflict):
             return None
         # The submitted name, for a refusal that could not tell which name it was (as our forms do).
-        error = conflict_error(exception, request.POST.get("username"))
+        user = getattr(request, "user", None)
+        signed_in = user is not None and user.is_authenticated
+        error = conflict_error(exception, request.POST.get("username"), signed_in=signed_in)
         [(field, errors)] = error.error_dict.items()
         reasons = [str(message) for error in errors for message in error]
         if wants_json(request):

@@ -7,7 +7,7 @@ the log of renames.
 from django.conf import settings
 from django.db import models
 
-from authfold.accounts.caseless import table_ready
+from authfold.accounts.caseless import normalize_username, table_ready
 from authfold.accounts.conf import renamed_login_period
 
 
@@ -133,6 +133,10 @@ class RenameRecord(models.Model):
         """Until when the old username still logs in to the account, or ``None`` if it never does."""
         period = renamed_login_period()
         if period is None or self.reverted_at is not None:
+            return None
+        # Login forms (Django's and ours) and the backend store what is typed as NFKC, so an old
+        # name that is not (fullwidth ＭＡＲＩＡ) reaches the rename log as another name.
+        if normalize_username(self.old_username) != self.old_username:
             return None
         return self.created_at + period
 

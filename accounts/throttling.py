@@ -2,8 +2,10 @@
 
 Scopes and what each counts (rates in ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]``, fallbacks below):
 
-- ``login``, ``register``, ``password_reset``: requests per client address, on the API and on the
-  web pages (POSTs only there);
+- ``login``, ``register_attempt``, ``password_reset``: requests per client address, on the API and
+  on the web pages (POSTs only there);
+- ``register``: sign-ups that created an account, per client address (API and page alike): a
+  person trying names that are taken is held up by ``register_attempt``'s minute, not an hour;
 - ``profile``: changes per account;
 - ``email_confirm``: email confirmations per client address (API and web page alike);
 - ``login_account``: failed logins per account, whatever the spelling (the backend asks); kept
@@ -33,6 +35,7 @@ from authfold.accounts.caseless import username_digest
 FALLBACK_RATES = {
     "login": "10/min",
     "register": "10/hour",
+    "register_attempt": "10/min",
     "password_reset": "10/hour",
     "profile": "30/hour",
     "email_confirm": "30/hour",
@@ -74,12 +77,45 @@ class WriteScopedRateThrottle(ScopedRateThrottle):
         return super().allow_request(request, view)
 
 
-class FailedLoginThrottle(ProjectRatesMixin, throttling.SimpleRateThrottle):
+class RecordedThrottle(ProjectRatesMixin, throttling.SimpleRateThrottle):
+    """A throttle that counts only what its caller records, under ``self.key`` (DRF's counts
+    every request it is asked about)."""
+
+    def allows_another(self):
+        """Whether one more may be recorded now (counts nothing)."""
+        if self.rate is None:
+            return True
+        self.history = self.cache.get(self.key, [])
+        self.now = self.timer()
+        while self.history and self.history[-1] <= self.now - self.duration:
+            self.history.pop()
+        return len(self.history) < self.num_requests
+
+    def record(self):
+        """Counts one (DRF's ``throttle_success`` is what records a request)."""
+        if self.rate is not None:
+            self.allows_another()  # reads the history and drops what has expired
+            self.throttle_success()
+
+
+class SignUpThrottle(ClientAddressMixin, RecordedThrottle):
+    """Sign-ups that created an account, per client address (scope ``register``), on the sign-up
+    page and the API alike; every sign-up post counts in ``register_attempt`` as well."""
+
+    scope = "register"
+
+    def __init__(self, request):
+        super().__init__()
+        # DRF's ScopedRateThrottle's key for an anonymous client: one count with it.
+        self.key = self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class FailedLoginThrottle(RecordedThrottle):
     """Failed logins per account (scope ``login_account``), keyed by the account's caseless key,
     so ``maria``, ``MARIA`` and ``ＭＡＲＩＡ`` (and the account's email) count together.
 
     Only failures count, and only the password check is refused while the limit is reached: an
-    attacker who guesses from many addresses slows the owner down, and never gets in.
+    attacker who guesses from many addresses slows the account's holder down, and never gets in.
     """
 
     scope = "login_account"
@@ -94,19 +130,11 @@ class FailedLoginThrottle(ProjectRatesMixin, throttling.SimpleRateThrottle):
 
     def allows_another_try(self):
         """Whether a password may be checked now (counts nothing)."""
-        if self.rate is None:
-            return True
-        self.history = self.cache.get(self.key, [])
-        self.now = self.timer()
-        while self.history and self.history[-1] <= self.now - self.duration:
-            self.history.pop()
-        return len(self.history) < self.num_requests
+        return self.allows_another()
 
     def record_failure(self):
-        """Counts one wrong password (DRF's ``throttle_success`` is what records a request)."""
-        if self.rate is not None:
-            self.allows_another_try()  # reads the history and drops what has expired
-            self.throttle_success()
+        """Counts one wrong password."""
+        self.record()
 
 
 class AccountLoginThrottle(FailedLoginThrottle):

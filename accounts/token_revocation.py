@@ -3,7 +3,7 @@
 
 A token is a password that never expires. Without this, a token taken while someone else held the
 account (an attacker who signed up with the victim's address, a stolen laptop) kept working after
-the owner reset and changed the password, the very acts meant to shut them out. Django already
+the account's holder reset and changed the password, the very acts meant to shut them out. Django already
 does the same for sessions (the session hash is derived from the password hash).
 
 A save that stores a new hash deletes the tokens (:mod:`authfold.accounts.password_changes` sees

@@ -89,6 +89,10 @@ EMAIL_TOO_LONG = _(
 EMAIL_TAKEN = _(
     "Another account already uses this email address (in some case). Log in to that account, or use another address."
 )
+# To someone already signed in, or changing an existing account: logging in elsewhere is no answer.
+EMAIL_TAKEN_BY_ANOTHER_ACCOUNT = _(
+    "Another account already uses this email address (in some case). Please use another address."
+)
 
 # The codes of a username or email refused for its length: ours, and a form field's own
 # ``max_length``. Password validators never run beside one (a request body can carry megabytes,
@@ -279,7 +283,8 @@ def validate_email_available(email, exclude_pk=None):
     if exclude_pk is not None:
         owners = owners.exclude(pk=exclude_pk)
     if owners.exists():
-        raise ValidationError(EMAIL_TAKEN, code="email_taken")
+        message = EMAIL_TAKEN if exclude_pk is None else EMAIL_TAKEN_BY_ANOTHER_ACCOUNT
+        raise ValidationError(message, code="email_taken")
 
 
 def validate_email_not_username_of_other(email, exclude_pk=None):
@@ -386,15 +391,17 @@ def address_held_by_other(email, exclude_pk=None):
     return False
 
 
-def conflict_error(conflict, username=None):
+def conflict_error(conflict, username=None, signed_in=False):
     """The error the checks above would have raised, for a save the database refused because
     another account took the name or address meanwhile (an ``authfold.accounts.keys.CaselessConflict``,
     which names its ``field``); keyed by that field.
 
-    ``username``: the name to quote when the refusal could not tell which one was refused.
+    ``username``: the name to quote when the refusal could not tell which one was refused;
+    ``signed_in``: the request's person is logged in (not told to log in to the other account).
     """
     if conflict.field == "email":
-        error = ValidationError(EMAIL_TAKEN, code="email_taken")
+        message = EMAIL_TAKEN_BY_ANOTHER_ACCOUNT if signed_in else EMAIL_TAKEN
+        error = ValidationError(message, code="email_taken")
     elif conflict.lookalike:
         error = ValidationError(
             USERNAME_LOOKALIKE,

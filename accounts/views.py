@@ -38,12 +38,23 @@ from authfold.accounts.forms import (
 )
 from authfold.accounts.keys import CaselessConflict
 from authfold.accounts.login import LoginForm
-from authfold.accounts.throttling import FailedLoginThrottle, ScopedRateThrottle, retry_after
+from authfold.accounts.throttling import (
+    FailedLoginThrottle,
+    ScopedRateThrottle,
+    SignUpThrottle,
+    retry_after,
+)
+
+# Up to this many seconds the 429 page counts seconds; beyond, about how many minutes.
+SECONDS_SHOWN_AS_SECONDS = 90
 
 
 def too_many_requests(request, seconds):
     """The 429 page, with ``Retry-After``: what a throttled form post gets instead of its page."""
-    response = render(request, "authfold/throttled.html", {"retry_after": seconds}, status=429)
+    context = {"retry_after": seconds}
+    if seconds > SECONDS_SHOWN_AS_SECONDS:
+        context["retry_after_minutes"] = round(seconds / 60)
+    response = render(request, "authfold/throttled.html", context, status=429)
     response["Retry-After"] = str(seconds)
     return response
 
@@ -89,9 +100,10 @@ class SaveOrReportConflictMixin:
 
 class SignUpView(ThrottledPostMixin, SaveOrReportConflictMixin, CreateView):
     """``/accounts/signup/``: creates the account and logs the new person in; 403 while
-    ``AUTHFOLD_SIGNUP_OPEN`` is off. Posts throttled per client address (scope ``register``)."""
+    ``AUTHFOLD_SIGNUP_OPEN`` is off. Throttled per client address: posts (scope
+    ``register_attempt``) and accounts created (scope ``register``)."""
 
-    throttle_scope = "register"
+    throttle_scope = "register_attempt"
     form_class = SignUpForm
     template_name = "authfold/signup.html"
     success_url = reverse_lazy("authfold:profile")
@@ -102,6 +114,12 @@ class SignUpView(ThrottledPostMixin, SaveOrReportConflictMixin, CreateView):
         if request.user.is_authenticated:
             return redirect("authfold:profile")
         return super().dispatch(request, *args, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        self.sign_ups = SignUpThrottle(request)
+        if not self.sign_ups.allows_another():
+            return too_many_requests(request, retry_after(self.sign_ups))
+        return super().post(request, *args, **kwargs)
 
     def save(self, form):
         if form.address_held:
@@ -114,6 +132,7 @@ class SignUpView(ThrottledPostMixin, SaveOrReportConflictMixin, CreateView):
     def conflict_lost(self, form, conflict):
         if conflict.field == "email" and enumeration_prevented():
             tell_address_holder(form.cleaned_data["email"], self.request)
+            self.sign_ups.record()
             return self.answer_as_signed_up(form)
         return super().conflict_lost(form, conflict)
 
@@ -124,6 +143,7 @@ class SignUpView(ThrottledPostMixin, SaveOrReportConflictMixin, CreateView):
         return redirect("authfold:login")
 
     def after_save(self, form):
+        self.sign_ups.record()
         if enumeration_prevented():
             return self.answer_as_signed_up(form)
         # authenticate() rather than login(user): it sets the backend, whichever the project uses.

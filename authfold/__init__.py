@@ -4,4 +4,4 @@ The import package: ``authfold.accounts`` (the app to install), ``authfold.backe
 backend) and ``authfold.data_migrations`` (the engine the migrations and commands run).
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"

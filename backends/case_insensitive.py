@@ -1,4 +1,8 @@
-"""``CaseInsensitiveModelBackend``: log in as ``maria``, ``Maria`` or ``ＭＡＲＩＡ``, one account."""
+"""``CaseInsensitiveModelBackend``: log in as ``maria``, ``Maria`` or ``ＭＡＲＩＡ``, one account.
+
+``CaselessLoginMixin`` is its login alone, for a host whose own ``ModelBackend`` subclass should
+stay the one that loads the user of each request (``get_user``).
+"""
 
 import logging
 from dataclasses import dataclass
@@ -60,16 +64,18 @@ class RenamedLogin:
     works_until: datetime
 
 
-class CaseInsensitiveModelBackend(ModelBackend):
-    """Django's ``ModelBackend``, finding the account by :mod:`authfold.accounts.caseless`'s definition.
+class CaselessLoginMixin:
+    """The login of :class:`CaseInsensitiveModelBackend`, for a host backend of its own: put it
+    before a ``ModelBackend`` subclass (``class ForumBackend(CaselessLoginMixin, ModelBackend)``)
+    and that backend finds accounts by :mod:`authfold.accounts.caseless`'s definition, while its
+    ``get_user``, ``user_can_authenticate`` and permission methods stay its own.
 
     On a database that still holds legacy twins (``maria`` and ``Maria``) an exact-case match
     wins; any other ambiguous login is refused like a wrong password and logged, never a 500.
     For a while after conflict resolution, an old username names two accounts, the one renamed
     away from it and the name's keeper: the password typed decides which one logs in.
-    ``user_can_authenticate``, ``get_user`` and the permission methods are ``ModelBackend``'s.
     The user model is looked up on each call: under a user model the rule does not govern (a
-    test's ``AUTH_USER_MODEL``, an email login), it is exactly ``ModelBackend``.
+    test's ``AUTH_USER_MODEL``, an email login), the login is the class's after the mixin.
     """
 
     # As Django's own (6.0+): if anything below raises (the database goes away mid-login), error
@@ -136,7 +142,7 @@ class CaseInsensitiveModelBackend(ModelBackend):
     @sensitive_variables("password")
     async def aauthenticate(self, request, username=None, password=None, **kwargs):
         # ModelBackend's own async login exists from Django 5.0; on 4.2 the sync one runs below.
-        if not caseless_rule_applies(get_user_model()) and hasattr(ModelBackend, "aauthenticate"):
+        if not caseless_rule_applies(get_user_model()) and hasattr(super(), "aauthenticate"):
             return await super().aauthenticate(request, username, password, **kwargs)
 
         # ModelBackend.aauthenticate (Django 5.0+) looks the name up exactly: never let it run on
@@ -288,3 +294,9 @@ class CaseInsensitiveModelBackend(ModelBackend):
                 ", ".join(str(user.pk) for user in matches),
             )
         return None
+
+
+class CaseInsensitiveModelBackend(CaselessLoginMixin, ModelBackend):
+    """Django's ``ModelBackend``, finding the account by :mod:`authfold.accounts.caseless`'s
+    definition (:class:`CaselessLoginMixin`); ``user_can_authenticate``, ``get_user`` and the
+    permission methods are ``ModelBackend``'s."""

@@ -25,7 +25,7 @@ against Django's own `ModelBackend` (exact username), each write against the sam
 Django (authfold's receivers off), the audit against one `GROUP BY LOWER(username)`. Contenders
 take turns in shuffled order on the same inputs, so both sides of a ratio saw the same machine
 load; absolute times depend on that load, which is given for each run. How the benchmark works
-and how to run it: [`bench/README.md`](../bench/README.md).
+and how to run it: `bench/README.md`, in the source tree beside the published runs.
 
 This page is written by `python -m bench.publish` from the runs kept in `bench/published/`;
 do not edit it by hand.

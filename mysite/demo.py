@@ -49,6 +49,14 @@ SUGGESTED_LOGINS = (
 # Sign-ups the demo suggests trying, each refused: the name is taken in another case.
 REFUSED_SIGNUPS = ("Maria", "strasse")
 
+# Where the demo's mail goes (mysite/settings.py: the console backend), and what the link in it
+# does there (AUTHFOLD_EMAIL_VERIFICATION = "mandatory").
+MAIL = (
+    "printed in the terminal that runs the demo, never sent. A new account's address waits for "
+    "the confirmation link printed there: open it, and the address logs in and receives password "
+    "resets (the username logs in at once)."
+)
+
 
 def logins_on(door):
     """The suggested logins on ``door``."""
@@ -95,6 +103,9 @@ def banner(port):
         )
     signups = " or ".join(f'"{name}"' for name in REFUSED_SIGNUPS)
     lines.append(f"  Sign up:    {site}/accounts/signup/  and try {signups}: refused (taken).")
+    lines += textwrap.wrap(
+        f"Mail:       {MAIL}", WIDTH, initial_indent="  ", subsequent_indent=INDENT
+    )
     lines.append(f"  The API:    {site}/api/docs/")
     for login in logins_on("api"):
         lines += [

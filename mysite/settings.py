@@ -11,6 +11,8 @@ from pathlib import Path
 import dj_database_url
 import django
 
+import authfold
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -160,7 +162,7 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "django-authfold demo API",
     "DESCRIPTION": "Case-insensitive usernames and unique emails on the default Django User.",
-    "VERSION": "0.1.0",
+    "VERSION": authfold.__version__,
     # Swagger UI from drf-spectacular-sidecar's static files (pinned by its version), not a CDN:
     # the docs page works offline and never changes under us.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -189,10 +191,13 @@ AUTHFOLD_FIRST_PASSWORD_BY_RESET = True
 # person mistype a few times and caps a guesser at 14,400 tries a day per address.
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["login"] = "10/min"
 
-# Throttle rates for sign-up (per client address) and for profile changes (per
+# Throttle rates for sign-up (per client address: accounts created an hour, and posts a minute,
+# so someone trying names that are taken waits a minute, not an hour) and for profile changes (per
 # account), and an OpenAPI schema with separate request and response components (so generated
 # clients and schemathesis never send read-only fields), without the schema endpoint itself.
-REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].update({"register": "10/hour", "profile": "30/hour"})
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].update(
+    {"register": "10/hour", "register_attempt": "10/min", "profile": "30/hour"}
+)
 SPECTACULAR_SETTINGS.update({"COMPONENT_SPLIT_REQUEST": True, "SERVE_INCLUDE_SCHEMA": False})
 
 # The web login, sign-up and password-reset pages count their posts in the

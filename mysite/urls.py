@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import TemplateView
 
-from mysite.demo import DEMO_PASSWORD, REFUSED_SIGNUPS, SUGGESTED_LOGINS
+from mysite.demo import DEMO_PASSWORD, MAIL, REFUSED_SIGNUPS, SUGGESTED_LOGINS
 
 # The home page says what to try, in the words the demo's banner uses (mysite/demo.py).
 home = TemplateView.as_view(
@@ -13,6 +13,7 @@ home = TemplateView.as_view(
         "suggested_logins": SUGGESTED_LOGINS,
         "demo_password": DEMO_PASSWORD,
         "refused_signups": REFUSED_SIGNUPS,
+        "demo_mail": MAIL,
     },
 )
 

@@ -1,11 +1,14 @@
 """System checks: ModelBackend kept beside ours warns (authfold.W001), and so does a host's own
-ModelBackend subclass listed before ours (authfold.W005); a user model without a ``username`` to
-fold is an error that says what is supported (authfold.E001); production settings without
-``AUTHFOLD_SITE_URL`` warn (authfold.W006)."""
+ModelBackend subclass listed before ours (authfold.W005) and a list with no caseless login at all
+(authfold.W007); a user model without a ``username`` to fold is an error that says what is
+supported (authfold.E001); production settings without ``AUTHFOLD_SITE_URL`` warn
+(authfold.W006)."""
 
 from django.apps import apps
 from django.contrib.auth.backends import ModelBackend
 from django.core import checks
+
+from authfold.backends import CaselessLoginMixin
 
 OURS = "authfold.backends.CaseInsensitiveModelBackend"
 AXES = "axes.backends.AxesStandaloneBackend"
@@ -47,7 +50,7 @@ def test_ours_with_axes_and_a_host_s_own_backends_is_not_warned_about(settings):
     assert messages_with_id("authfold.W001") == []
 
 
-def test_model_backend_without_ours_is_not_our_warning(settings):
+def test_model_backend_without_ours_is_not_warned_about_as_beside_ours(settings):
     settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
 
     assert messages_with_id("authfold.W001") == []
@@ -159,3 +162,40 @@ def test_production_settings_with_the_sites_framework_and_a_site_id_are_not_warn
     settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, "django.contrib.sites"]
     settings.SITE_ID = 1
     assert messages_with_id("authfold.W006") == []
+
+
+class CaselessHostBackend(CaselessLoginMixin, HostBackend):
+    """The host's backend made caseless by the mixin, as docs/ADOPTING.md step 3 shows."""
+
+
+CASELESS_HOST_BACKEND = "tests.test_checks.CaselessHostBackend"
+
+
+def test_a_host_s_model_backend_subclass_without_any_caseless_login_is_warned_about(settings):
+    settings.AUTHENTICATION_BACKENDS = [AXES, HOST_BACKEND]
+
+    [warning] = messages_with_id("authfold.W007")
+
+    assert warning.level == checks.WARNING
+    assert "CaselessLoginMixin" in warning.hint
+
+
+def test_model_backend_alone_is_warned_about_as_no_caseless_login(settings):
+    settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+
+    assert len(messages_with_id("authfold.W007")) == 1
+
+
+def test_a_host_backend_with_the_caseless_login_mixin_passes_every_backend_check(settings):
+    settings.AUTHENTICATION_BACKENDS = [AXES, CASELESS_HOST_BACKEND]
+    settings.DEBUG = True  # not the production settings authfold.W006 is about
+
+    assert [m for m in checks.run_checks() if m.id.startswith("authfold.W")] == []
+
+
+def test_a_model_backend_subclass_before_a_host_backend_with_the_mixin_is_warned_about(settings):
+    settings.AUTHENTICATION_BACKENDS = [HOST_BACKEND, CASELESS_HOST_BACKEND]
+
+    [warning] = messages_with_id("authfold.W005")
+
+    assert repr(HOST_BACKEND) in warning.msg

@@ -39,3 +39,18 @@ def test_the_home_page_lists_every_suggested_login(client):
         for typed in login.typed:
             assert f"<code>{typed}</code>" in text
         assert f"you are <code>{login.lands_in}</code>" in text
+
+
+def test_the_banner_says_mail_is_printed_in_the_terminal_and_what_its_link_confirms():
+    said = " ".join(banner(8123).split())
+
+    assert "Mail: printed in the terminal that runs the demo, never sent" in said
+    assert "A new account's address waits for the confirmation link printed there" in said
+
+
+@pytest.mark.django_db
+def test_the_home_page_says_where_the_demo_s_mail_goes(client):
+    text = " ".join(client.get("/").content.decode().split())
+
+    assert "Mail is printed in the terminal that runs the demo" in text
+    assert "confirmation link" in text

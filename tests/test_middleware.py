@@ -84,3 +84,31 @@ def test_a_refused_save_answers_json_to_a_request_that_asks_for_it():
 def test_other_exceptions_are_left_to_django():
     middleware = CaselessConflictMiddleware(lambda request: None)
     assert middleware.process_exception(RequestFactory().get("/"), ValueError("no")) is None
+
+
+def test_the_409_page_is_styled_and_laid_out_like_the_other_pages():
+    page = refused(RequestFactory().post("/settings/", {"username": "MARIA"})).content.decode()
+
+    assert '<nav aria-label="Main">' in page
+    assert "<style>" in page
+
+
+def refused_email(request):
+    middleware = CaselessConflictMiddleware(lambda request: None)
+    return middleware.process_exception(request, CaselessConflict("email", "ana@example.com"))
+
+
+def test_the_409_page_does_not_tell_a_logged_in_person_to_log_in_to_the_other_account():
+    request = RequestFactory().post("/settings/", {"email": "ana@example.com"})
+    request.user = UserFactory()
+
+    page = refused_email(request).content.decode()
+
+    assert "Another account already uses this email address" in page
+    assert "Log in to that account" not in page
+
+
+def test_the_409_page_offers_a_logged_out_person_to_log_in_to_the_account_with_that_email():
+    page = refused_email(RequestFactory().post("/signup/", {"email": "ana@example.com"}))
+
+    assert "Log in to that account" in page.content.decode()

@@ -122,3 +122,14 @@ def test_notify_says_nothing_of_an_old_username_that_no_longer_logs_in(settings,
     notify()
     assert "old username" not in mail.outbox[0].body
     assert "Your password has not changed" in mail.outbox[0].body
+
+
+def test_notify_promises_nothing_for_an_old_username_that_login_forms_change_before_checking():
+    bulk_users("maria", "ＭＡＲＩＡ")  # fullwidth: every login form sends it as MARIA
+    resolve()
+    assert RenameRecord.objects.get().old_username == "ＭＡＲＩＡ"
+
+    notify()
+
+    assert "old username" not in mail.outbox[0].body
+    assert "Your password has not changed" in mail.outbox[0].body

@@ -16,6 +16,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from packaging.version import Version
 
 import authfold
 
@@ -108,6 +109,32 @@ def test_the_wheel_carries_the_license(wheel_build):
 
 def test_the_wheels_version_is_the_packages(wheel_build):
     assert wheel_build["metadata"]["Version"] == VERSION
+
+
+# A link in Markdown whose target is not a whole URL: relative to a checkout the wheel is not in.
+RELATIVE_LINK = re.compile(r"\]\((?!https?://)[^)]*\)")
+
+
+def test_the_wheels_description_has_no_link_that_leads_nowhere_outside_the_checkout(wheel_build):
+    description = wheel_build["metadata"].get_payload()
+
+    assert "django-authfold" in description
+    assert RELATIVE_LINK.findall(description) == []
+
+
+def test_no_install_instruction_names_an_index_the_package_is_not_on():
+    for text in ("README.md", "DESCRIPTION.md", "docs/ADOPTING.md"):
+        assert "pip install django-authfold" not in (CHECKOUT / text).read_text(), text
+
+
+def test_the_changelogs_unreleased_section_names_the_release_this_version_leads_to():
+    changelog = (CHECKOUT / "CHANGELOG.md").read_text()
+    [coming] = re.findall(r"^## \[Unreleased\] \((\d+\.\d+\.\d+)\)$", changelog, re.MULTILINE)
+    released = re.findall(r"^## \[(\d+\.\d+\.\d+)\] - ", changelog, re.MULTILINE)
+    version = Version(VERSION)
+
+    assert version.is_devrelease and version.base_version == coming
+    assert all(Version(coming) > Version(release) for release in released)
 
 
 # Installed only with an extra, never by a plain install: a compiler (PyICU), the demo's settings,

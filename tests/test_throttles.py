@@ -8,6 +8,8 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.twins import User
+from tests.web.pages import new_account_data
 
 pytestmark = pytest.mark.django_db
 
@@ -150,3 +152,52 @@ def test_behind_one_declared_proxy_the_last_forwarded_address_is_the_client(sett
     tries = [from_client("198.51.100.7", forged=f"10.0.0.{n}").status_code for n in range(RATE + 1)]
     assert tries == [200] * RATE + [429]
     assert from_client("198.51.100.8").status_code == 200
+
+
+SIGNUP_URL = "/accounts/signup/"
+
+
+def sign_up(username, address="192.0.2.1"):
+    """A sign-up post from a browser of its own (a new account is logged in, and a logged-in
+    person is sent away from the sign-up page)."""
+    data = new_account_data(username=username, email=f"{username}@example.com")
+    return Client().post(SIGNUP_URL, data, REMOTE_ADDR=address)
+
+
+def test_refused_sign_ups_do_not_count_toward_the_hourly_register_rate(settings):
+    rates(settings, register="2/hour")
+    UserFactory(username="Maria")
+    refused = [sign_up("maria").status_code for _ in range(RATE - 1)]
+
+    assert refused == [200] * (RATE - 1)  # the form again, with "taken"
+    assert sign_up("ana").status_code == 302
+
+
+def test_sign_ups_that_created_accounts_count_toward_the_register_rate(settings):
+    rates(settings, register="2/hour")
+    created = [sign_up(name).status_code for name in ("ana", "bob")]
+    refused = sign_up("carl")
+
+    assert created == [302, 302]
+    assert refused.status_code == 429
+    assert not User.objects.filter(username="carl").exists()
+
+
+def test_sign_up_posts_beyond_the_attempt_rate_wait_a_minute_not_an_hour(settings):
+    UserFactory(username="Maria")
+    for _ in range(RATE):
+        sign_up("maria")
+    refused = sign_up("ana")
+
+    assert refused.status_code == 429
+    assert 0 < int(refused["Retry-After"]) <= 60
+    assert "seconds before you try again" in refused.content.decode()
+
+
+def test_a_wait_longer_than_a_minute_and_a_half_is_told_in_minutes(settings):
+    rates(settings, register="1/hour")
+    sign_up("ana")
+    refused = sign_up("bob")
+
+    assert int(refused["Retry-After"]) > 90
+    assert "Please wait about 60 minutes before you try again." in refused.content.decode()

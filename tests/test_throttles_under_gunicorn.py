@@ -24,8 +24,8 @@ WORKERS = 3
 PASSWORD = "a-long-pass-phrase"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 CSRF_TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-# The shipped rates (mysite/settings.py): login 10/min per address, register and password_reset
-# 10/hour per address, login_account 10/hour per account.
+# The shipped rates (mysite/settings.py): login and register_attempt 10/min per address, register
+# and password_reset 10/hour per address, login_account 10/hour per account.
 RATE = 10
 
 # The servers' workers write to scratch databases made beside the test database. A test that
@@ -247,7 +247,7 @@ def test_failed_logins_on_one_account_count_together_in_every_spelling(server):
     assert api_login(server, "marina", PASSWORD, sender=client("127.0.1.1")).status_code == 200
 
 
-def test_web_sign_up_posts_beyond_the_register_rate_get_429_with_retry_after(server):
+def test_web_sign_up_posts_beyond_the_register_attempt_rate_get_429_with_retry_after(server):
     form = {"username": "someone", "email": "", "password1": "x", "password2": "x"}
     answers = [page_post(server, "/accounts/signup/", form, forged(n)) for n in range(RATE + 1)]
 

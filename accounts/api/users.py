@@ -1,5 +1,6 @@
 """API views for accounts: registration (``/api/users/``) and the current user (``/api/users/me/``)."""
 
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import (
     OpenApiResponse,
@@ -8,6 +9,7 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import generics, permissions, status
+from rest_framework.exceptions import Throttled
 from rest_framework.response import Response
 
 from authfold.accounts.api.authentication import PasswordBoundTokenMixin
@@ -26,7 +28,12 @@ from authfold.accounts.serializers import (
     RegistrationSerializer,
     SignedUpSerializer,
 )
-from authfold.accounts.throttling import ScopedRateThrottle, WriteScopedRateThrottle
+from authfold.accounts.throttling import (
+    ScopedRateThrottle,
+    SignUpThrottle,
+    WriteScopedRateThrottle,
+    retry_after,
+)
 
 UNAUTHENTICATED = OpenApiResponse(
     DetailErrorSerializer, description=_("No valid token (or session) came with the request.")
@@ -50,12 +57,19 @@ class SignUpOpen(permissions.BasePermission):
 @extend_schema_view(
     post=extend_schema(
         summary=_("Create an account"),
-        description=_(
-            "Sign up with a username, email and password; the answer carries the new account's "
-            "API token. Usernames and emails are unique in any case. Throttled per client address "
-            "(scope “register”). Under enumeration prevention (on by default with mandatory "
-            "verification) every accepted sign-up is answered alike, without id or token, "
-            "whether its address was free or another account's: log in for a token."
+        description=format_lazy(
+            "{} {}",
+            _(
+                "Sign up with a username, email and password; the answer carries the new "
+                "account's API token. Usernames and emails are unique in any case. Throttled per "
+                "client address: requests (scope “register_attempt”) and accounts created (scope "
+                "“register”)."
+            ),
+            _(
+                "Under enumeration prevention (on by default with mandatory verification) every "
+                "accepted sign-up is answered alike, without id or token, whether its address was "
+                "free or another account's: log in for a token."
+            ),
         ),
         responses={
             201: PolymorphicProxySerializer(
@@ -81,9 +95,10 @@ class RegistrationView(BodyLimitMixin, generics.CreateAPIView):
     """``POST /api/users/``: sign up with a username, email and password; get an API token back.
 
     Anyone may call it while sign-up is open: credentials sent along are ignored, so a stale token
-    cannot block a sign-up. Throttled per client address by the ``register`` scope. Under
-    enumeration prevention every accepted sign-up gets the same answer, without id or token,
-    whether its address was free or another account's (then nothing is made).
+    cannot block a sign-up. Throttled per client address: requests (scope ``register_attempt``)
+    and accounts created (scope ``register``). Under enumeration prevention every accepted
+    sign-up gets the same answer, without id or token, whether its address was free or another
+    account's (then nothing is made).
     """
 
     serializer_class = RegistrationSerializer
@@ -91,9 +106,19 @@ class RegistrationView(BodyLimitMixin, generics.CreateAPIView):
     authentication_classes = []
     permission_classes = [SignUpOpen]
     throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "register"
+    throttle_scope = "register_attempt"
 
     def create(self, request, *args, **kwargs):
+        sign_ups = SignUpThrottle(request)
+        if not sign_ups.allows_another():
+            raise Throttled(wait=retry_after(sign_ups))
+        response = self.sign_up(request, *args, **kwargs)
+        sign_ups.record()
+        return response
+
+    def sign_up(self, request, *args, **kwargs):
+        """The 201 answer: the account and its token, or, under enumeration prevention, the
+        answer every accepted sign-up gets (and counts toward ``register``) alike."""
         if not enumeration_prevented():
             return super().create(request, *args, **kwargs)
         serializer = self.get_serializer(data=request.data)

@@ -259,11 +259,20 @@ def test_sign_ups_beyond_the_register_rate_are_throttled(api_client, settings):
         "DEFAULT_THROTTLE_RATES": {"register": "2/hour"},
     }
     assert sign_up(api_client, username="ana", email="ana@example.com").status_code == 201
-    assert sign_up(api_client, username="").status_code == 400
-    response = sign_up(api_client, username="bob", email="bob@example.com")
+    assert sign_up(api_client, username="bob", email="bob@example.com").status_code == 201
+    response = sign_up(api_client, username="carl", email="carl@example.com")
     assert response.status_code == 429
     assert int(response.headers["Retry-After"]) > 0
-    assert not User.objects.filter(username="bob").exists()
+    assert not User.objects.filter(username="carl").exists()
+
+
+def test_refused_sign_ups_do_not_count_toward_the_register_rate(api_client, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"register": "1/hour"},
+    }
+    assert sign_up(api_client, username="").status_code == 400
+    assert sign_up(api_client, username="ana", email="ana@example.com").status_code == 201
 
 
 def test_the_demo_site_declares_a_default_register_rate(settings):

@@ -1,6 +1,7 @@
 """System checks: ModelBackend kept beside ours warns (authfold.W001), and so does a host's own
 ModelBackend subclass listed before ours (authfold.W005); a user model without a ``username`` to
-fold is an error that says what is supported (authfold.E001)."""
+fold is an error that says what is supported (authfold.E001); settings a host builds its own way
+that would break ours are errors (authfold.E003, authfold.E004)."""
 
 from django.apps import apps
 from django.contrib.auth.backends import ModelBackend
@@ -130,3 +131,33 @@ def test_a_model_backend_subclass_without_ours_is_not_our_warning(settings):
     settings.AUTHENTICATION_BACKENDS = [HOST_BACKEND]
 
     assert messages_with_id("authfold.W005") == []
+
+
+def test_a_throttle_cache_alias_the_caches_lack_is_an_error(settings):
+    settings.AUTHFOLD_CACHE = "authfold"  # the runbook's alias, without its CACHES entry
+
+    [error] = messages_with_id("authfold.E003")
+    assert "'authfold'" in error.msg
+
+
+def test_a_throttle_cache_alias_of_the_caches_passes(settings):
+    settings.CACHES = {
+        **settings.CACHES,
+        "authfold": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    }
+    settings.AUTHFOLD_CACHE = "authfold"
+
+    assert messages_with_id("authfold.E003") == []
+
+
+def test_auth_migrations_turned_off_are_an_error_naming_the_setting(settings):
+    settings.MIGRATION_MODULES = {"auth": None}
+
+    [error] = messages_with_id("authfold.E004")
+    assert "MIGRATION_MODULES" in error.msg
+
+
+def test_another_app_s_migrations_turned_off_are_not_our_error(settings):
+    settings.MIGRATION_MODULES = {"sessions": None, "auth": "django.contrib.auth.migrations"}
+
+    assert messages_with_id("authfold.E004") == []

@@ -150,3 +150,19 @@ def test_behind_one_declared_proxy_the_last_forwarded_address_is_the_client(sett
     tries = [from_client("198.51.100.7", forged=f"10.0.0.{n}").status_code for n in range(RATE + 1)]
     assert tries == [200] * RATE + [429]
     assert from_client("198.51.100.8").status_code == 200
+
+
+def test_throttles_count_in_the_cache_authfold_cache_names_and_leave_the_default_alone(settings):
+    from django.core.cache import caches
+
+    locmem = "django.core.cache.backends.locmem.LocMemCache"
+    settings.CACHES = {
+        "default": {"BACKEND": locmem, "LOCATION": "host-default"},
+        "authfold": {"BACKEND": locmem, "LOCATION": "authfold-throttles"},
+    }
+    settings.AUTHFOLD_CACHE = "authfold"
+
+    log_in(Client(), "nobody", "wrong", address="192.0.2.7")
+
+    assert caches["authfold"].get("throttle_login_192.0.2.7")
+    assert caches["default"].get("throttle_login_192.0.2.7") is None

@@ -2,9 +2,11 @@
 
 - ``authfold.E003``: ``AUTHFOLD_CACHE`` names an alias ``CACHES`` does not have; every throttled
   page would answer 500 (``InvalidCacheBackendError``).
-- ``authfold.E004``: ``MIGRATION_MODULES`` turns off ``django.contrib.auth``'s migrations (a test
-  runner's speed-up, say). Ours add to ``auth_user`` and depend on auth's: without them ``migrate``
-  records ours before ``auth.0001`` and fails later with ``InconsistentMigrationHistory``.
+- ``authfold.W006``: ``MIGRATION_MODULES`` turns off ``django.contrib.auth``'s migrations (a test
+  runner's speed-up; Django's own runner does it). Ours still load and run (0002 then depends on
+  auth's ``__first__``), but a database migrated so records ours without auth's: migrated later
+  with auth's migrations on (a migration test, ``--keepdb``), it fails with
+  ``InconsistentMigrationHistory``. A warning, not an error: Django's own test runner must run.
 """
 
 from django.apps import apps
@@ -15,7 +17,7 @@ from authfold.accounts.checks import checks_our_app
 from authfold.accounts.conf import authfold_setting
 
 E003 = "authfold.E003"
-E004 = "authfold.E004"
+W006 = "authfold.W006"
 
 
 @checks.register(checks.Tags.caches)
@@ -39,7 +41,7 @@ def check_throttle_cache_alias(app_configs=None, **kwargs):
 
 @checks.register(checks.Tags.compatibility)
 def check_auth_migrations_enabled(app_configs=None, **kwargs):
-    """``authfold.E004``: ``django.contrib.auth`` must keep its migrations, ours depend on them."""
+    """``authfold.W006``: ``django.contrib.auth``'s migrations turned off, which ours follow."""
     if not checks_our_app(app_configs) or not apps.is_installed("django.contrib.auth"):
         return []
     label = apps.get_app_config("auth").label
@@ -47,12 +49,14 @@ def check_auth_migrations_enabled(app_configs=None, **kwargs):
     if label not in modules or modules[label] is not None:
         return []
     return [
-        checks.Error(
-            f"MIGRATION_MODULES turns off the migrations of django.contrib.auth ({label!r}: None): "
-            "django-authfold's migrations depend on them, and migrate would apply ours before "
-            "auth's tables exist.",
-            hint=f"Remove {label!r} from MIGRATION_MODULES (turning off migrations for a test "
-            "database is done app by app: keep auth's and ours).",
-            id=E004,
+        checks.Warning(
+            f"MIGRATION_MODULES turns off the migrations of django.contrib.auth ({label!r}: None). "
+            "django-authfold's migrations depend on them: a database migrated with these "
+            "settings records ours without auth's, and migrating it later with auth's migrations "
+            "on fails with InconsistentMigrationHistory (ours applied before auth.0001).",
+            hint=f"Remove {label!r} from MIGRATION_MODULES, or never migrate a database made with "
+            "these settings with other settings (a migration test, --keepdb). Silence "
+            f"{W006} where auth's migrations are off on purpose.",
+            id=W006,
         )
     ]

@@ -1,4 +1,4 @@
-"""System checks on settings a host builds its own way (a module, ``settings.configure()``).
+"""System checks on settings the runbook adds, and on test settings that would break ours.
 
 - ``authfold.E003``: ``AUTHFOLD_CACHE`` names an alias ``CACHES`` does not have; every throttled
   page would answer 500 (``InvalidCacheBackendError``).

@@ -13,8 +13,9 @@ import runpy
 
 def with_settings_file(options, path):
     """The keywords for ``settings.configure(**...)``: ``options`` as the Python file at ``path``
-    leaves them when it runs with them as its globals (what it adds, rebinds or changes).
-    ``options`` itself is not rebound; the file's own helper names (``import django``, loop
-    variables) are left out, as Django leaves out a module's lowercase names."""
+    leaves them when it runs with them as its globals (what it adds, rebinds or changes). The
+    dict ``options`` keeps its keys (a snippet may change a dict inside it, as in a module); the
+    file's own names (``import django``, loop variables) are left out, as Django leaves out a
+    module's lowercase names."""
     namespace = runpy.run_path(str(path), init_globals=dict(options))
     return {name: value for name, value in namespace.items() if name.isupper()}

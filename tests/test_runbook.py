@@ -417,6 +417,22 @@ def test_settings_snippets_make_every_sqlite_database_wait_for_the_write_lock(tm
     ]
 
 
+def test_settings_snippets_keep_the_host_s_own_throttle_rates_and_exception_handler(tmp_path):
+    rest_framework = {
+        "DEFAULT_THROTTLE_RATES": {"login": "3/min", "uploads": "5/hour"},
+        "EXCEPTION_HANDLER": "host.api.exception_handler",
+    }
+    configured = snippets_applied_to(host_options(REST_FRAMEWORK=rest_framework), tmp_path)
+
+    rates = configured["REST_FRAMEWORK"]["DEFAULT_THROTTLE_RATES"]
+    assert (rates["login"], rates["uploads"], rates["login_account"]) == (
+        "3/min",
+        "5/hour",
+        "10/hour",
+    )
+    assert configured["REST_FRAMEWORK"]["EXCEPTION_HANDLER"] == "host.api.exception_handler"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("host", HOSTS, ids=[host.name for host in HOSTS])
 def test_the_runbook_adopts_authfold_in_a_host_with_legacy_twins_and_rolls_back(host, make_host):

@@ -17,7 +17,7 @@ class AccountsConfig(AppConfig):
         from django.contrib.auth import get_user_model
         from django.contrib.auth.signals import user_logged_in
 
-        from authfold.accounts import checks, checks_order, keys  # noqa: F401 (they register)
+        from authfold.accounts import checks, checks_order, checks_settings, keys  # noqa: F401
         from authfold.accounts.conf import authfold_setting
         from authfold.accounts.login import tell_renamed_login
         from authfold.accounts.password_changes import connect_password_change_receivers

@@ -36,6 +36,9 @@ DEFAULTS = {
     # Keep the admin's User registration under the rule: Django's stock UserAdmin becomes ours, a
     # host's own UserAdmin gets CaselessUserAdminMixin mixed in (accounts/user_admin.py).
     "AUTHFOLD_ADMIN": True,
+    # The alias in CACHES our throttles count in: "default" is the host's; the runbook adds an
+    # alias of ours ("authfold") beside the host's caches.
+    "AUTHFOLD_CACHE": "default",
     # The site's own address for mail ("https://accounts.example.org"): every mail of ours builds
     # its links on it and names its host (accounts/mail_site.py), never the request's Host
     # header. None: django.contrib.sites' current site when it is installed, else the Host

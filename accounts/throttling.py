@@ -17,18 +17,21 @@ declares how many proxies of its own append to it (``REST_FRAMEWORK["NUM_PROXIES
 send that header, and DRF's default (``None``) keys on the whole of it, so a new forged value per
 request escaped the throttle and a forged ``127.0.0.1`` throttled the real one.
 
-The other counters live in Django's ``default`` cache. Only a cache every worker shares (Redis, the
-database cache) makes a limit hold on a server with several processes; with the local-memory
-cache each worker counts alone.
+The other counters live in the cache ``AUTHFOLD_CACHE`` names (the host's ``default`` unless set),
+an alias beside the host's own caches. Only a cache every worker shares (Redis, the database
+cache) makes a limit hold on a server with several processes; with the local-memory cache each
+worker counts alone.
 """
 
 import math
 
+from django.core.cache import caches
 from django.db import router, transaction
 from rest_framework import throttling
 from rest_framework.settings import api_settings
 
 from authfold.accounts.caseless import username_digest
+from authfold.accounts.conf import authfold_setting
 
 # Used only when the project's DEFAULT_THROTTLE_RATES has no rate for the scope: a login, sign-up,
 # reset or rename endpoint must stay throttled (DRF's own answer to a missing rate is a 500).
@@ -53,6 +56,15 @@ class ProjectRatesMixin:
         return rates[self.scope] if self.scope in rates else FALLBACK_RATES[self.scope]
 
 
+class ConfiguredCacheMixin:
+    """Counts in the cache ``AUTHFOLD_CACHE`` names, read on each use. (DRF's classes count in
+    ``default``: a host whose default cache is its own, or not shared, keeps it.)"""
+
+    @property
+    def cache(self):
+        return caches[authfold_setting("AUTHFOLD_CACHE")]
+
+
 class ClientAddressMixin:
     """The client is ``REMOTE_ADDR`` unless the project declares its proxies (``NUM_PROXIES``);
     then DRF takes the address that many hops from the end of ``X-Forwarded-For``."""
@@ -63,7 +75,9 @@ class ClientAddressMixin:
         return super().get_ident(request)
 
 
-class ScopedRateThrottle(ProjectRatesMixin, ClientAddressMixin, throttling.ScopedRateThrottle):
+class ScopedRateThrottle(
+    ProjectRatesMixin, ConfiguredCacheMixin, ClientAddressMixin, throttling.ScopedRateThrottle
+):
     """DRF's scoped throttle (the view's ``throttle_scope``; per account when signed in, else per
     client address), with the project's rates and our client address."""
 
@@ -77,7 +91,7 @@ class WriteScopedRateThrottle(ScopedRateThrottle):
         return super().allow_request(request, view)
 
 
-class RecordedThrottle(ProjectRatesMixin, throttling.SimpleRateThrottle):
+class RecordedThrottle(ProjectRatesMixin, ConfiguredCacheMixin, throttling.SimpleRateThrottle):
     """A throttle that counts only what its caller records, under ``self.key`` (DRF's counts
     every request it is asked about)."""
 

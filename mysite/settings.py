@@ -209,10 +209,10 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].update(
     {"password_reset": "10/hour", "login_account": "10/hour"}
 )
 
-# The throttles count in the default cache, which every worker must share: Redis when
-# AUTHFOLD_CACHE_URL names one (redis://127.0.0.1:6379/0), else the database (made by
-# `manage.py createcachetable`). Keys are prefixed with the database's name, so test runs on
-# databases of their own never count together in one Redis.
+# The throttles count in the default cache (AUTHFOLD_CACHE is unset), which every worker must
+# share: Redis when AUTHFOLD_CACHE_URL names one (redis://127.0.0.1:6379/0), else the database
+# (made by `manage.py createcachetable`). Keys are prefixed with the database's name, so test runs
+# on databases of their own never count together in one Redis.
 if os.environ.get("AUTHFOLD_CACHE_URL"):
     CACHES = {
         "default": {

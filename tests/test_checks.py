@@ -2,7 +2,8 @@
 ModelBackend subclass listed before ours (authfold.W005) and a list with no caseless login at all
 (authfold.W007); a user model without a ``username`` to fold is an error that says what is
 supported (authfold.E001); production settings without ``AUTHFOLD_SITE_URL`` warn
-(authfold.W006)."""
+(authfold.W006); a cache alias CACHES lacks is an error (authfold.E003), and auth's migrations
+turned off are warned about (authfold.W008)."""
 
 from django.apps import apps
 from django.contrib.auth.backends import ModelBackend
@@ -199,3 +200,33 @@ def test_a_model_backend_subclass_before_a_host_backend_with_the_mixin_is_warned
     [warning] = messages_with_id("authfold.W005")
 
     assert repr(HOST_BACKEND) in warning.msg
+
+
+def test_a_throttle_cache_alias_the_caches_lack_is_an_error(settings):
+    settings.AUTHFOLD_CACHE = "authfold"  # the runbook's alias, without its CACHES entry
+
+    [error] = messages_with_id("authfold.E003")
+    assert "'authfold'" in error.msg
+
+
+def test_a_throttle_cache_alias_of_the_caches_passes(settings):
+    settings.CACHES = {
+        **settings.CACHES,
+        "authfold": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    }
+    settings.AUTHFOLD_CACHE = "authfold"
+
+    assert messages_with_id("authfold.E003") == []
+
+
+def test_auth_migrations_turned_off_are_warned_about_naming_the_setting(settings):
+    settings.MIGRATION_MODULES = {"auth": None}
+
+    [warning] = messages_with_id("authfold.W008")
+    assert "MIGRATION_MODULES" in warning.msg
+
+
+def test_another_app_s_migrations_turned_off_are_not_our_error(settings):
+    settings.MIGRATION_MODULES = {"sessions": None, "auth": "django.contrib.auth.migrations"}
+
+    assert messages_with_id("authfold.W008") == []

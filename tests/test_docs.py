@@ -76,7 +76,7 @@ def migration_before(name):
 
 def test_the_email_verification_undo_migrates_to_the_migration_before_its_own():
     runbook = (ROOT / "docs" / "ADOPTING.md").read_text()
-    section = runbook.split("## 8. Email verification")[1].split("\n## ")[0]
+    section = runbook.split("## 7. Email verification")[1].split("\n## ")[0]
     [target] = re.findall(r"`migrate authfold (\d{4})`", section)
 
     assert migration_before("0012_email_verification").startswith(target)

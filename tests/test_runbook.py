@@ -1,34 +1,46 @@
 """The runbook (docs/ADOPTING.md) runs as written: its marked code blocks, in order, adopt
-django-authfold in a fresh ``django-admin startproject`` host whose users hold legacy twins.
+django-authfold in hosts whose users hold legacy twins, and its rollback leaves their databases
+with the tables they had.
 
-A block marked ``<!-- runbook: settings -->`` is appended to the host's settings, ``urls`` to its
+A block marked ``<!-- runbook: settings -->`` is added to the host's settings (its settings
+module, or the file a host that calls ``settings.configure()`` runs them from), ``urls`` to its
 root URLconf, ``shell`` runs line by line in the project's folder (each line must exit 0), and
 ``output`` lists lines the shell block before it must print. A stale snippet fails here. The
 blocks under "Rolling back everything" run last, after the adopted host has been checked.
 
-The host runs as a deployed project does: its own process and folder, SQLite, ``authfold`` from
-the installed package, nothing of this checkout on its path.
+Each host runs as a deployed project does: its own process and folder, SQLite, ``authfold`` from
+the installed package, nothing of this checkout on its path. The hosts (``HOSTS``) share one
+``startproject`` build (Django's tables and the legacy users) and differ in how their settings
+are written; a new kind of host is one more ``Host``.
 """
 
 import ast
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from authfold.accounts.configured_settings import with_settings_file
+
 ROOT = Path(__file__).resolve().parent.parent
 RUNBOOK = ROOT / "docs" / "ADOPTING.md"
+MIGRATIONS = ROOT / "accounts" / "migrations"
 MARKED_BLOCK = re.compile(
     r"<!-- runbook: (?P<kind>\w+) -->\n```[^\n]*\n(?P<body>.*?)\n```", re.DOTALL
 )
 BLOCK_KINDS = {"settings", "urls", "shell", "output"}
 ROLLBACK_HEADING = "\n## Rolling back everything\n"
+NUMBERED_STEP = re.compile(r"^## (\d+)\. ", re.MULTILINE)
+STEP_ROW = re.compile(r"^\| (\d+) \|", re.MULTILINE)
 PYTHON = [sys.executable, "-P"] if sys.version_info >= (3, 11) else [sys.executable]
 PASSWORD = "legacy-demo-password"
+LOCMEM = "django.core.cache.backends.locmem.LocMemCache"
 
 # What the test adds as the host's own, not the runbook's: a mail backend that needs no server,
 # and a fast hasher.
@@ -39,6 +51,75 @@ if django.VERSION >= (6, 1):  # the new project's settings name their mailers (M
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+"""
+
+# A host that builds its settings in manage.py: tuples where startproject writes lists, caches of
+# its own (a rate-limit cache its login page needs), a second database; the runbook's settings
+# snippets come from authfold_settings.py, as the runbook says for such hosts.
+CONFIGURED_MANAGE_PY = """import sys
+from pathlib import Path
+
+import django
+from django.conf import settings
+
+from authfold.accounts.configured_settings import with_settings_file
+
+BASE_DIR = Path(__file__).resolve().parent
+options = dict(
+    SECRET_KEY="configured-host-secret-key-for-tests-only-0123456789abcdef",
+    DEBUG=True,
+    ALLOWED_HOSTS=["localhost"],
+    INSTALLED_APPS=(
+        "django.contrib.admin",
+        "django.contrib.auth",
+        "django.contrib.contenttypes",
+        "django.contrib.sessions",
+        "django.contrib.messages",
+        "django.contrib.staticfiles",
+    ),
+    MIDDLEWARE=(
+        "django.middleware.security.SecurityMiddleware",
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.middleware.common.CommonMiddleware",
+        "django.middleware.csrf.CsrfViewMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+        "django.contrib.messages.middleware.MessageMiddleware",
+        "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    ),
+    ROOT_URLCONF="host.urls",
+    TEMPLATES=[
+        {
+            "BACKEND": "django.template.backends.django.DjangoTemplates",
+            "APP_DIRS": True,
+            "OPTIONS": {
+                "context_processors": [
+                    "django.template.context_processors.request",
+                    "django.contrib.auth.context_processors.auth",
+                    "django.contrib.messages.context_processors.messages",
+                ]
+            },
+        }
+    ],
+    DATABASES={
+        "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"},
+        "archive": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "archive.sqlite3"},
+    },
+    CACHES=CACHES,
+    USE_TZ=True,
+    STATIC_URL="static/",
+    DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
+    PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+)
+if django.VERSION >= (6, 1):
+    options["MAILERS"] = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+else:
+    options["EMAIL_BACKEND"] = "django.core.mail.backends.console.EmailBackend"
+settings.configure(**with_settings_file(options, BASE_DIR / "authfold_settings.py"))
+
+if __name__ == "__main__":
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)
 """
 
 # The legacy users as an old project's code inserted them: no validation, no signals.
@@ -62,9 +143,11 @@ User.objects.bulk_create(
 )
 """
 
-# After the runbook: who holds which name, and whom each spelling with each password logs in.
+# After the runbook: who holds which name, whom each spelling with each password logs in, and
+# the caches the host has.
 REPORT = """
 import json
+from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 User = get_user_model()
 logins = {
@@ -72,8 +155,51 @@ logins = {
     for typed in TRIED
 }
 print(json.dumps({"usernames": sorted(User.objects.values_list("username", flat=True)),
-                  "logins": logins}))
+                  "logins": logins, "caches": settings.CACHES}))
 """
+
+# The tables of each of the host's databases.
+TABLES = """
+import json
+from django.db import connections
+print(json.dumps({alias: sorted(connections[alias].introspection.table_names())
+                  for alias in connections}))
+"""
+
+
+@dataclass(frozen=True)
+class Host:
+    """A kind of host the runbook must adopt, made from the shared ``startproject`` build."""
+
+    name: str
+    # Where settings snippets go, relative to the project's folder.
+    settings_file: str
+    # The host's CACHES before the runbook: each alias must be the same after it.
+    own_caches: dict
+    # What turns the copied build into this host (files to write, relative paths).
+    files: dict = field(default_factory=dict)
+    removed: tuple = ()
+
+
+DJANGO_DEFAULT_CACHES = {"default": {"BACKEND": LOCMEM}}
+CONFIGURED_HOST_CACHES = {
+    "default": {"BACKEND": LOCMEM, "LOCATION": "host-default"},
+    "ratelimit": {"BACKEND": LOCMEM, "LOCATION": "host-ratelimit"},
+}
+
+HOSTS = [
+    Host("startproject", "host/settings.py", DJANGO_DEFAULT_CACHES),
+    Host(
+        "configured_in_manage_py",
+        "authfold_settings.py",
+        CONFIGURED_HOST_CACHES,
+        files={
+            "manage.py": CONFIGURED_MANAGE_PY.replace("=CACHES", f"={CONFIGURED_HOST_CACHES!r}"),
+            "authfold_settings.py": "# django-authfold's settings snippets (docs/ADOPTING.md)\n",
+        },
+        removed=("host/settings.py",),
+    ),
+]
 
 
 def legacy_users():
@@ -130,28 +256,68 @@ def manage_py_shell(code, project):
     return run([*PYTHON, "manage.py", "shell", "-c", code], project)
 
 
+def printed_json(code, project):
+    """What ``code`` prints as its last line, as JSON (Django's shell may print lines first)."""
+    return json.loads(manage_py_shell(code, project).strip().splitlines()[-1])
+
+
 def shell_lines(body):
     """The commands of a shell block: its lines, without blank lines and comment lines."""
     return [line for line in body.splitlines() if line.strip() and not line.startswith("#")]
 
 
-@pytest.fixture
-def legacy_host(tmp_path):
-    """A fresh ``startproject`` host on SQLite with Django's tables and the legacy users."""
-    run([*PYTHON, "-m", "django", "startproject", "host", str(tmp_path)], tmp_path)
-    settings = tmp_path / "host" / "settings.py"
+def settings_snippets():
+    """The runbook's settings blocks, in order, as one file's text."""
+    adoption, _ = runbook_blocks()
+    return "\n".join(body for kind, body in adoption if kind == "settings")
+
+
+def quoted_output_after(command):
+    """The lines of the output block that follows the shell block running ``command``."""
+    adoption, _ = runbook_blocks()
+    kinds = [kind for kind, _ in adoption]
+    for at, (kind, body) in enumerate(adoption):
+        if kind == "shell" and command in body:
+            assert kinds[at + 1] == "output", f"no output block after {command!r}"
+            return adoption[at + 1][1].splitlines()
+    raise AssertionError(f"no shell block runs {command!r}")
+
+
+@pytest.fixture(scope="module")
+def startproject_build(tmp_path_factory):
+    """A fresh ``startproject`` on SQLite with Django's tables and the legacy users, built once
+    and copied for each host."""
+    project = tmp_path_factory.mktemp("startproject")
+    run([*PYTHON, "-m", "django", "startproject", "host", str(project)], project)
+    settings = project / "host" / "settings.py"
     settings.write_text(settings.read_text() + HOST_OWN_SETTINGS)
-    run([*PYTHON, "manage.py", "migrate", "--verbosity", "0"], tmp_path)
+    run([*PYTHON, "manage.py", "migrate", "--verbosity", "0"], project)
     manage_py_shell(
         f"PASSWORD = {PASSWORD!r}\nLEGACY_USERS = {legacy_users()!r}\n" + INSERT_LEGACY_USERS,
-        tmp_path,
+        project,
     )
-    return tmp_path
+    return project
 
 
-def run_blocks(blocks, project):
-    """Run marked blocks in order in the host at ``project`` (see the module's docstring)."""
-    settings = project / "host" / "settings.py"
+@pytest.fixture
+def make_host(startproject_build, tmp_path):
+    """The project folder of ``host``: a copy of the shared build, made into that host."""
+
+    def make(host):
+        project = tmp_path / host.name
+        shutil.copytree(startproject_build, project)
+        for path in host.removed:
+            (project / path).unlink()
+        for path, text in host.files.items():
+            (project / path).write_text(text)
+        return project
+
+    return make
+
+
+def run_blocks(blocks, project, host):
+    """Run marked blocks in order in ``host`` at ``project`` (see the module's docstring)."""
+    settings = project / host.settings_file
     urls = project / "host" / "urls.py"
     last_output = None
     for kind, body in blocks:
@@ -173,16 +339,110 @@ def test_the_runbook_marks_blocks_of_every_kind_and_a_rollback():
     assert [kind for kind, _ in rollback] == ["shell"]
 
 
+def test_the_runbook_numbers_its_steps_without_a_gap_and_tables_each_one():
+    text = RUNBOOK.read_text()
+    numbered = [int(number) for number in NUMBERED_STEP.findall(text)]
+    assert numbered == list(range(len(numbered)))
+    assert [int(number) for number in STEP_ROW.findall(text)] == numbered
+
+
+def test_the_runbook_quotes_every_migration_of_ours_unapplied():
+    ours = sorted(path.stem for path in MIGRATIONS.glob("[0-9][0-9][0-9][0-9]_*.py"))
+    quoted = quoted_output_after("showmigrations authfold")
+    listed = [line.removeprefix(" [ ] ") for line in quoted if line.startswith(" [ ] ")]
+    assert listed == ours
+
+
+def snippets_applied_to(options, tmp_path):
+    snippets = tmp_path / "authfold_settings.py"
+    snippets.write_text(settings_snippets())
+    return with_settings_file(options, snippets)
+
+
+def host_options(**changes):
+    """The settings a host could pass to ``settings.configure()``, with ``changes``."""
+    return {
+        "INSTALLED_APPS": ["django.contrib.auth", "django.contrib.contenttypes"],
+        "MIDDLEWARE": ["django.contrib.sessions.middleware.SessionMiddleware"],
+        "DATABASES": {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "host.db"}},
+        **changes,
+    }
+
+
+def test_settings_snippets_keep_the_host_s_own_caches(tmp_path):
+    configured = snippets_applied_to(host_options(CACHES=CONFIGURED_HOST_CACHES), tmp_path)
+
+    assert {alias: configured["CACHES"][alias] for alias in CONFIGURED_HOST_CACHES} == (
+        CONFIGURED_HOST_CACHES
+    )
+    assert configured["CACHES"][configured["AUTHFOLD_CACHE"]]["LOCATION"] == "authfold_cache"
+
+
+def test_settings_snippets_give_a_host_without_caches_django_s_default_beside_ours(tmp_path):
+    configured = snippets_applied_to(host_options(), tmp_path)
+
+    assert configured["CACHES"]["default"] == DJANGO_DEFAULT_CACHES["default"]
+    assert configured["AUTHFOLD_CACHE"] in configured["CACHES"]
+
+
+def test_settings_snippets_extend_apps_and_middleware_given_as_tuples(tmp_path):
+    configured = snippets_applied_to(
+        host_options(
+            INSTALLED_APPS=("host_app", "django.contrib.auth", "django.contrib.contenttypes"),
+            MIDDLEWARE=(
+                "django.contrib.sessions.middleware.SessionMiddleware",
+                "host.middleware.Own",
+            ),
+        ),
+        tmp_path,
+    )
+
+    apps = configured["INSTALLED_APPS"]
+    assert apps[:3] == ["host_app", "authfold.accounts", "django.contrib.auth"]
+    assert configured["MIDDLEWARE"][:3] == [
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "authfold.accounts.middleware.ModelBackendSessionMiddleware",
+        "host.middleware.Own",
+    ]
+
+
+def test_settings_snippets_make_every_sqlite_database_wait_for_the_write_lock(tmp_path):
+    sqlite = "django.db.backends.sqlite3"
+    databases = {"default": {"ENGINE": sqlite, "NAME": "a"}, "archive": {"ENGINE": sqlite}}
+    configured = snippets_applied_to(host_options(DATABASES=databases), tmp_path)
+
+    assert [database["OPTIONS"]["timeout"] for database in configured["DATABASES"].values()] == [
+        20,
+        20,
+    ]
+
+
+def test_settings_snippets_keep_the_host_s_own_throttle_rates_and_exception_handler(tmp_path):
+    rest_framework = {
+        "DEFAULT_THROTTLE_RATES": {"login": "3/min", "uploads": "5/hour"},
+        "EXCEPTION_HANDLER": "host.api.exception_handler",
+    }
+    configured = snippets_applied_to(host_options(REST_FRAMEWORK=rest_framework), tmp_path)
+
+    rates = configured["REST_FRAMEWORK"]["DEFAULT_THROTTLE_RATES"]
+    assert (rates["login"], rates["uploads"], rates["login_account"]) == (
+        "3/min",
+        "5/hour",
+        "10/hour",
+    )
+    assert configured["REST_FRAMEWORK"]["EXCEPTION_HANDLER"] == "host.api.exception_handler"
+
+
 @pytest.mark.slow
-def test_the_runbook_adopts_authfold_in_a_fresh_host_with_legacy_twins_and_rolls_back(
-    legacy_host,
-):
+@pytest.mark.parametrize("host", HOSTS, ids=[host.name for host in HOSTS])
+def test_the_runbook_adopts_authfold_in_a_host_with_legacy_twins_and_rolls_back(host, make_host):
+    project = make_host(host)
+    tables_before = printed_json(TABLES, project)
     adoption, rollback = runbook_blocks()
-    run_blocks(adoption, legacy_host)
+    run_blocks(adoption, project, host)
 
     tried = ["maria", "mARIA", "ＭＡＲＩＡ", "strasse", "ДЖОН", "Maria_1", "STRASSE_1", "джон_1"]
-    printed = manage_py_shell(f"PASSWORD = {PASSWORD!r}\nTRIED = {tried!r}\n" + REPORT, legacy_host)
-    report = json.loads(printed.strip().splitlines()[-1])  # after what Django's shell says first
+    report = printed_json(f"PASSWORD = {PASSWORD!r}\nTRIED = {tried!r}\n" + REPORT, project)
     assert report["usernames"] == sorted(
         ["maria", "Maria_1", "MARIA_2", "Straße", "STRASSE_1", "Джон", "джон_1"]
         + ["ana", "legacy_bob", "social_sam"]
@@ -197,8 +457,9 @@ def test_the_runbook_adopts_authfold_in_a_fresh_host_with_legacy_twins_and_rolls
         "STRASSE_1": "STRASSE_1",
         "джон_1": "джон_1",
     }
+    assert {alias: report["caches"][alias] for alias in host.own_caches} == host.own_caches
 
-    run_blocks(rollback, legacy_host)
-    printed = manage_py_shell(f"PASSWORD = {PASSWORD!r}\nTRIED = []\n" + REPORT, legacy_host)
-    restored = json.loads(printed.strip().splitlines()[-1])["usernames"]
-    assert restored == sorted(username for username, *_ in legacy_users())
+    run_blocks(rollback, project, host)
+    restored = printed_json(f"PASSWORD = {PASSWORD!r}\nTRIED = []\n" + REPORT, project)
+    assert restored["usernames"] == sorted(username for username, *_ in legacy_users())
+    assert printed_json(TABLES, project) == tables_before

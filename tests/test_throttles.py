@@ -201,3 +201,19 @@ def test_a_wait_longer_than_a_minute_and_a_half_is_told_in_minutes(settings):
 
     assert int(refused["Retry-After"]) > 90
     assert "Please wait about 60 minutes before you try again." in refused.content.decode()
+
+
+def test_throttles_count_in_the_cache_authfold_cache_names_and_leave_the_default_alone(settings):
+    from django.core.cache import caches
+
+    locmem = "django.core.cache.backends.locmem.LocMemCache"
+    settings.CACHES = {
+        "default": {"BACKEND": locmem, "LOCATION": "host-default"},
+        "authfold": {"BACKEND": locmem, "LOCATION": "authfold-throttles"},
+    }
+    settings.AUTHFOLD_CACHE = "authfold"
+
+    log_in(Client(), "nobody", "wrong", address="192.0.2.7")
+
+    assert caches["authfold"].get("throttle_login_192.0.2.7")
+    assert caches["default"].get("throttle_login_192.0.2.7") is None

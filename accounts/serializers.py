@@ -19,6 +19,7 @@ from authfold.accounts.email_verification import (
     PASSWORD_INCORRECT,
     PASSWORD_REQUIRED,
     changes_email,
+    email_confirmed,
     start_verification,
 )
 from authfold.accounts.keys import CaselessConflict
@@ -81,6 +82,25 @@ def conflict_refusal(conflict, username=None):
     return serializers.ValidationError(get_error_detail(conflict_error(conflict, username)))
 
 
+class EmailConfirmedField(serializers.BooleanField):
+    """Read-only: ``false`` while the account's address waits for the link mailed to it
+    (an :class:`~authfold.accounts.models.UnconfirmedEmail` row), else ``true``."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "help_text",
+            _(
+                "False while the email waits for the confirmation link mailed to it (with "
+                "mandatory verification it logs in and resets nothing until then); "
+                "POST /api/users/me/email/resend/ mails a new link."
+            ),
+        )
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, user):
+        return email_confirmed(user)
+
+
 class UserSerializer(serializers.ModelSerializer):
     """The public view of an account: id, username, email."""
 
@@ -117,10 +137,11 @@ class RegistrationSerializer(serializers.ModelSerializer):
         read_only=True,
         help_text=_("The new account's API token: send it as “Authorization: Token <token>”."),
     )
+    email_confirmed = EmailConfirmedField()
 
     class Meta:
         model = User
-        fields = ["id", "username", "email", "password", "token"]
+        fields = ["id", "username", "email", "email_confirmed", "password", "token"]
         read_only_fields = ["id"]
 
     #: Set when the username or email was refused for its length (see ``validate_password``).
@@ -197,6 +218,7 @@ class CurrentUserSerializer(serializers.ModelSerializer):
             "once confirmed (POST /api/auth/email/confirm/)."
         ),
     )
+    email_confirmed = EmailConfirmedField()
     current_password = StrictCharField(
         write_only=True,
         required=False,
@@ -208,7 +230,14 @@ class CurrentUserSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = User
-        fields = ["id", "username", "email", "pending_email", "current_password"]
+        fields = [
+            "id",
+            "username",
+            "email",
+            "email_confirmed",
+            "pending_email",
+            "current_password",
+        ]
         read_only_fields = ["id"]
 
     def validate_username(self, username):

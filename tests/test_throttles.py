@@ -4,9 +4,11 @@ the network is in ``test_throttles_under_gunicorn.py``."""
 
 import pytest
 from django.contrib.auth import SESSION_KEY, authenticate
+from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 from rest_framework.test import APIClient
 
+from authfold.accounts.throttling import ScopedRateThrottle
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -150,3 +152,16 @@ def test_behind_one_declared_proxy_the_last_forwarded_address_is_the_client(sett
     tries = [from_client("198.51.100.7", forged=f"10.0.0.{n}").status_code for n in range(RATE + 1)]
     assert tries == [200] * RATE + [429]
     assert from_client("198.51.100.8").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("rate", "parsed"),
+    [("1/3m", (1, 180)), ("1/3min", (1, 180)), ("5/2d", (5, 172800))],
+)
+def test_a_rate_may_count_its_period_in_several_units(rate, parsed):
+    assert ScopedRateThrottle().parse_rate(rate) == parsed
+
+
+def test_an_unreadable_rate_fails_loudly():
+    with pytest.raises(ImproperlyConfigured):
+        ScopedRateThrottle().parse_rate("1 per fortnight")

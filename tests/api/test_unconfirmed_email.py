@@ -167,12 +167,14 @@ def test_token_login_by_an_unconfirmed_address_says_so_when_enumeration_is_not_p
     assert response.json()["non_field_errors"] == [str(EMAIL_UNCONFIRMED)]
 
 
-def test_token_login_by_an_unconfirmed_address_with_a_wrong_password_stays_generic(
+def test_token_login_says_an_address_is_unconfirmed_only_for_the_right_password(
     nadia, api_client, settings
 ):
     settings.AUTHFOLD_PREVENT_ENUMERATION = False
-    response = token_login(api_client, "nadia@example.org", password="wrong")
-    assert error_codes(response) == {"non_field_errors": ["invalid_login"]}
+    wrong = token_login(api_client, "nadia@example.org", password="wrong")
+    right = token_login(api_client, "nadia@example.org")
+    assert error_codes(wrong) == {"non_field_errors": ["invalid_login"]}
+    assert error_codes(right) == {"non_field_errors": ["email_unconfirmed"]}
 
 
 def test_token_login_by_an_unconfirmed_address_stays_generic_while_enumeration_is_prevented(

@@ -165,9 +165,3 @@ def test_confirming_another_accounts_link_names_that_account_and_never_says_your
     assert "“maria”" in message
     assert "your" not in message.lower()
     assert not UnconfirmedEmail.objects.filter(user=maria).exists()
-
-
-def test_confirming_your_own_link_signed_in_leads_to_your_profile(maria, post):
-    [link] = mailed_links("maria@example.com")
-    response = post(link)
-    assert response.url == reverse("authfold:profile")

@@ -3,13 +3,19 @@ notice a renamed person gets after logging in with their old username, on any lo
 
 from django.contrib import messages
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from authfold.accounts.conf import authfold_setting
+from authfold.accounts.email_verification import confirmation_required_to_log_in
 from authfold.accounts.signals import renamed_login
-from authfold.backends.case_insensitive import RENAMED_LOGIN_ATTRIBUTE
+from authfold.backends.case_insensitive import (
+    RENAMED_LOGIN_ATTRIBUTE,
+    UNCONFIRMED_EMAIL_ATTRIBUTE,
+)
 
 INVALID_LOGIN = _(
     "Please enter a correct username and password. Usernames ignore case; passwords do not."
@@ -18,6 +24,13 @@ INVALID_LOGIN_BY_EMAIL = _(
     "Please enter a correct username or email and password. "
     "Usernames and emails ignore case; passwords do not."
 )
+# Told only where the answers may say whether an address exists (AUTHFOLD_PREVENT_ENUMERATION off).
+EMAIL_UNCONFIRMED = _(
+    "This email address is not confirmed yet: follow the link we mailed to it first. To get a "
+    "new link, log in with your username and ask for one on your profile page."
+)
+# Added to the generic refusal where it must stay generic, while verification is mandatory.
+UNCONFIRMED_HINT = _("If you signed up recently, confirm your email address first.")
 EMAIL_MAX_LENGTH = 254  # EmailField's length, longer than a username's 150
 
 
@@ -35,6 +48,24 @@ class LoginForm(AuthenticationForm):
             username.max_length = EMAIL_MAX_LENGTH
             username.widget.attrs["maxlength"] = str(EMAIL_MAX_LENGTH)
             self.error_messages["invalid_login"] = INVALID_LOGIN_BY_EMAIL
+            if confirmation_required_to_log_in():
+                self.error_messages["invalid_login"] = with_unconfirmed_hint(INVALID_LOGIN_BY_EMAIL)
+
+    def get_invalid_login_error(self):
+        if unconfirmed_email_login(self.request):
+            return ValidationError(EMAIL_UNCONFIRMED, code="email_unconfirmed")
+        return super().get_invalid_login_error()
+
+
+def unconfirmed_email_login(request):
+    """Whether the backend refused this request's login only because the address it named still
+    waits for its confirmation link (and the answer may say so)."""
+    return bool(getattr(request, UNCONFIRMED_EMAIL_ATTRIBUTE, False))
+
+
+def with_unconfirmed_hint(message):
+    """A generic login refusal, followed by :data:`UNCONFIRMED_HINT`."""
+    return format_lazy("{} {}", message, UNCONFIRMED_HINT)
 
 
 def tell_renamed_login(sender, request, user, **kwargs):

@@ -19,6 +19,7 @@ from authfold.accounts.email_verification import (
     PASSWORD_INCORRECT,
     PASSWORD_REQUIRED,
     changes_email,
+    email_confirmed,
     enumeration_prevented,
     start_verification,
     tell_address_holder,
@@ -99,9 +100,31 @@ class SignedUpSerializer(serializers.Serializer):
 
     username = serializers.CharField()
     email = serializers.CharField()
+    email_confirmed = serializers.BooleanField(
+        help_text=_("Always false: the address waits for the link mailed to it.")
+    )
     detail = serializers.CharField(
         help_text=_("What happens next: follow the link mailed to the address, then log in.")
     )
+
+
+class EmailConfirmedField(serializers.BooleanField):
+    """Read-only: ``false`` while the account's address waits for the link mailed to it
+    (an :class:`~authfold.accounts.models.UnconfirmedEmail` row), else ``true``."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "help_text",
+            _(
+                "False while the email waits for the confirmation link mailed to it (with "
+                "mandatory verification it logs in to nothing until then); "
+                "POST /api/users/me/email/resend/ mails a new link."
+            ),
+        )
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, user):
+        return email_confirmed(user)
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -140,10 +163,11 @@ class RegistrationSerializer(serializers.ModelSerializer):
         read_only=True,
         help_text=_("The new account's API token: send it as “Authorization: Token <token>”."),
     )
+    email_confirmed = EmailConfirmedField()
 
     class Meta:
         model = User
-        fields = ["id", "username", "email", "password", "token"]
+        fields = ["id", "username", "email", "email_confirmed", "password", "token"]
         read_only_fields = ["id"]
 
     #: Set when the username or email was refused for its length (see ``validate_password``).
@@ -251,6 +275,7 @@ class CurrentUserSerializer(serializers.ModelSerializer):
             "once confirmed (POST /api/auth/email/confirm/)."
         ),
     )
+    email_confirmed = EmailConfirmedField()
     current_password = StrictCharField(
         write_only=True,
         required=False,
@@ -262,7 +287,14 @@ class CurrentUserSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = User
-        fields = ["id", "username", "email", "pending_email", "current_password"]
+        fields = [
+            "id",
+            "username",
+            "email",
+            "email_confirmed",
+            "pending_email",
+            "current_password",
+        ]
         read_only_fields = ["id"]
 
     def validate_username(self, username):

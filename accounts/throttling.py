@@ -8,6 +8,9 @@ Scopes and what each counts (rates in ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
   person trying names that are taken is held up by ``register_attempt``'s minute, not an hour;
 - ``profile``: changes per account;
 - ``email_confirm``: email confirmations per client address (API and web page alike);
+- ``email_resend``: new confirmation links asked for, per account (API and web page alike): one
+  every three minutes, as django-allauth's default, since each one mails a stranger's mailbox if
+  the address is not the person's;
 - ``login_account``: failed logins per account, whatever the spelling (the backend asks); kept
   beside the account (``LoginFailures``), which the login's own statement reads, and in the cache
   for names without an account.
@@ -24,8 +27,10 @@ worker counts alone.
 """
 
 import math
+import re
 
 from django.core.cache import caches
+from django.core.exceptions import ImproperlyConfigured
 from django.db import router, transaction
 from rest_framework import throttling
 from rest_framework.settings import api_settings
@@ -42,8 +47,14 @@ FALLBACK_RATES = {
     "password_reset": "10/hour",
     "profile": "30/hour",
     "email_confirm": "30/hour",
+    "email_resend": "1/3m",
     "login_account": "10/hour",
 }
+
+# DRF's rate, "count/period" with the period's first letter (s, m, h, d) as its unit, here with an
+# optional number of units before it: "1/3m" (or "1/3min") is one every three minutes.
+RATE = re.compile(r"\s*(?P<count>\d+)\s*/\s*(?P<units>\d*)\s*(?P<unit>[smhd])[a-z]*\s*")
+SECONDS_PER_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 class ProjectRatesMixin:
@@ -54,6 +65,20 @@ class ProjectRatesMixin:
     def get_rate(self):
         rates = api_settings.DEFAULT_THROTTLE_RATES
         return rates[self.scope] if self.scope in rates else FALLBACK_RATES[self.scope]
+
+    def parse_rate(self, rate):
+        """DRF's rates, and a period of several units (``"1/3m"``), which DRF's own parser reads
+        as one unit. A rate it cannot read fails loudly, never open."""
+        if rate is None:
+            return (None, None)
+        match = RATE.fullmatch(rate)
+        if match is None:
+            raise ImproperlyConfigured(
+                f"Throttle rate {rate!r} for scope {self.scope!r} is not 'count/period', "
+                "such as '10/hour' or '1/3m'."
+            )
+        units = int(match["units"] or 1)
+        return (int(match["count"]), units * SECONDS_PER_UNIT[match["unit"]])
 
 
 class ConfiguredCacheMixin:

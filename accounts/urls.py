@@ -14,6 +14,7 @@ urlpatterns = [
     path("signup/", views.SignUpView.as_view(), name="signup"),
     path("profile/", views.ProfileView.as_view(), name="profile"),
     path("email/confirm/<str:key>/", views.EmailConfirmView.as_view(), name="email_confirm"),
+    path("email/resend/", views.EmailResendView.as_view(), name="email_resend"),
     path(
         "email/pending/cancel/",
         views.PendingEmailCancelView.as_view(),

@@ -20,14 +20,19 @@ from django.views.generic import CreateView, TemplateView, UpdateView, View
 from authfold.accounts.account_updates import update_account
 from authfold.accounts.conf import SIGNUP_CLOSED, authfold_setting
 from authfold.accounts.email_verification import (
+    KEY_INVALID,
     SIGNED_UP,
     confirm_email,
     drop_pending_change,
+    email_confirmed,
     enumeration_prevented,
     pending_email,
     read_key,
+    resend_confirmation,
     start_verification,
     tell_address_holder,
+    unconfirmed_email,
+    verification_mode,
 )
 from authfold.accounts.forms import (
     PasswordChangeForm,
@@ -47,6 +52,12 @@ from authfold.accounts.throttling import (
 
 # Up to this many seconds the 429 page counts seconds; beyond, about how many minutes.
 SECONDS_SHOWN_AS_SECONDS = 90
+
+LINK_MAILED = _(
+    "We mailed a link to %(email)s: follow it to confirm your email address. No mail? Ask for a "
+    "new link on your profile page."
+)
+LINK_RESENT = _("We mailed a new link to %(email)s; the earlier links no longer work.")
 
 
 def too_many_requests(request, seconds):
@@ -99,7 +110,8 @@ class SaveOrReportConflictMixin:
 
 
 class SignUpView(ThrottledPostMixin, SaveOrReportConflictMixin, CreateView):
-    """``/accounts/signup/``: creates the account and logs the new person in; 403 while
+    """``/accounts/signup/``: creates the account and logs the new person in (under enumeration
+    prevention, sends them to log in: see ``answer_as_signed_up``); 403 while
     ``AUTHFOLD_SIGNUP_OPEN`` is off. Throttled per client address: posts (scope
     ``register_attempt``) and accounts created (scope ``register``)."""
 
@@ -154,10 +166,17 @@ class SignUpView(ThrottledPostMixin, SaveOrReportConflictMixin, CreateView):
         )
         if user is None:
             messages.success(self.request, _("Your account is ready. Please log in."))
+            self.tell_link_mailed()
             return redirect("authfold:login")
         login(self.request, user)
         messages.success(self.request, _("Welcome, %(username)s!") % {"username": user})
+        self.tell_link_mailed()
         return HttpResponseRedirect(self.get_success_url())
+
+    def tell_link_mailed(self):
+        """Under verification, the new person learns their address waits for its link."""
+        if not email_confirmed(self.object):
+            messages.info(self.request, LINK_MAILED % {"email": self.object.email})
 
 
 class ProfileView(LoginRequiredMixin, SaveOrReportConflictMixin, UpdateView):
@@ -173,7 +192,12 @@ class ProfileView(LoginRequiredMixin, SaveOrReportConflictMixin, UpdateView):
         return get_user_model()._default_manager.get(pk=self.request.user.pk)
 
     def get_context_data(self, **kwargs):
-        return {**super().get_context_data(**kwargs), "pending_email": pending_email(self.object)}
+        return {
+            **super().get_context_data(**kwargs),
+            "pending_email": pending_email(self.object),
+            "unconfirmed_email": unconfirmed_email(self.object),
+            "verification_on": verification_mode() != "none",
+        }
 
     def save(self, form):
         # Only what the person changed on the page, onto the row as stored now: another request
@@ -215,6 +239,25 @@ class PendingEmailCancelView(LoginRequiredMixin, View):
         return redirect("authfold:profile")
 
 
+class EmailResendView(LoginRequiredMixin, ThrottledPostMixin, View):
+    """``/accounts/email/resend/`` (POST): mails a new link for the pending change, else for the
+    unconfirmed address; earlier links stop working. Throttled per account (scope
+    ``email_resend``: one every three minutes unless the project sets a rate)."""
+
+    http_method_names = ["post"]
+    throttle_scope = "email_resend"
+
+    def post(self, request):
+        try:
+            address = resend_confirmation(request.user.pk, request)
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+        else:
+            messages.success(request, LINK_RESENT % {"email": address})
+        return redirect("authfold:profile")
+
+
 class EmailConfirmView(ThrottledPostMixin, TemplateView):
     """``/accounts/email/confirm/<key>/``: the link of a confirmation mail. Showing it changes
     nothing (mail scanners open links); its button confirms. No login needed: the key is the
@@ -225,22 +268,41 @@ class EmailConfirmView(ThrottledPostMixin, TemplateView):
 
     def get(self, request, key):
         try:
-            _user_pk, address, _written, _bound = read_key(key)
+            user_pk, address, _written, _bound = read_key(key)
         except ValidationError as error:
             return self.refused(error)
-        return self.render_to_response(self.get_context_data(email=address))
+        username = (
+            get_user_model()
+            ._default_manager.filter(pk=user_pk)
+            .values_list(get_user_model().USERNAME_FIELD, flat=True)
+            .first()
+        )
+        if username is None:
+            return self.refused(ValidationError(KEY_INVALID, code="key_invalid"))
+        context = self.get_context_data(
+            email=address, username=username, someone_else_signed_in=self.someone_else(user_pk)
+        )
+        return self.render_to_response(context)
 
     def post(self, request, key):
         try:
             user = confirm_email(key, request)
         except ValidationError as error:
             return self.refused(error)
+        # Named, never "your": whoever follows the link may be signed in as someone else.
         messages.success(
-            request, _("%(email)s is now your confirmed email address.") % {"email": user.email}
+            request,
+            _("%(email)s is now the confirmed email address of the account “%(username)s”.")
+            % {"email": user.email, "username": user.get_username()},
         )
-        if request.user.is_authenticated:
+        if request.user.is_authenticated and request.user.pk == user.pk:
             return redirect("authfold:profile")
+        # Anonymous, or signed in as another account: the login page, to sign in as this one.
         return redirect("authfold:login")
+
+    def someone_else(self, user_pk):
+        """Whether the person is signed in as another account than the one the key is for."""
+        return self.request.user.is_authenticated and self.request.user.pk != user_pk
 
     def refused(self, error):
         """The page again, with why the key did not confirm anything (400)."""

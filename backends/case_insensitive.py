@@ -26,8 +26,12 @@ from authfold.accounts.caseless import (
     users_with_username,
 )
 from authfold.accounts.conf import authfold_setting, renamed_login_period
-from authfold.accounts.email_verification import with_confirmed_email
-from authfold.accounts.models import CaselessKey, LoginFailures, RenameRecord
+from authfold.accounts.email_verification import (
+    confirmation_required_to_log_in,
+    enumeration_prevented,
+    with_confirmed_email,
+)
+from authfold.accounts.models import CaselessKey, LoginFailures, RenameRecord, UnconfirmedEmail
 from authfold.accounts.postgres_index import username_index_ready
 from authfold.accounts.postgres_login import login_function_ready, served_a_login_before
 from authfold.accounts.throttling import AccountLoginThrottle, FailedLoginThrottle, retry_after
@@ -48,6 +52,10 @@ MAX_TWINS_CONSIDERED = LIMIT
 # Set on the user that authenticate() returns when the login was a renamed account's old username:
 # the login page reads it to tell the person their new name.
 RENAMED_LOGIN_ATTRIBUTE = "authfold_renamed_login"
+
+# Set on the request whose login by email was refused only because the address still waits for
+# its confirmation link (the password was right): the login page and the API say so.
+UNCONFIRMED_EMAIL_ATTRIBUTE = "authfold_unconfirmed_email_login"
 
 
 def mark_not_renamed(user):
@@ -97,14 +105,21 @@ class CaselessLoginMixin:
         else:
             users = []
         if not users:
+            unconfirmed = self.find_unconfirmed_email_owner(username)
             # Failed logins count per account, whichever spelling or email was typed; a name
             # without an account counts under its own key, so the answers never tell the two apart.
-            throttle = self.failed_login_throttle(None, username)
+            throttle = self.failed_login_throttle(unconfirmed, username)
             if not throttle.allows_another_try():
                 self.refuse_throttled_login(request, throttle)
-            # Run the default password hasher once to reduce the timing difference between an
-            # existing and a nonexistent (or refused ambiguous) user, as ModelBackend does (#20760).
-            user_model().set_password(password)
+            if unconfirmed is None:
+                # Run the default password hasher once to reduce the timing difference between an
+                # existing and a nonexistent (or refused ambiguous) user, as ModelBackend does
+                # (#20760).
+                user_model().set_password(password)
+            elif unconfirmed.check_password(password) and self.user_can_authenticate(unconfirmed):
+                # The right password: no failure to count, only an address to confirm first.
+                self.refuse_unconfirmed_email_login(request)
+                return None
             throttle.record_failure()
             return None
         throttles = {user.pk: self.failed_login_throttle(user, username) for user in users}
@@ -138,6 +153,12 @@ class CaselessLoginMixin:
         if request is not None:
             setattr(request, throttle.REFUSED_ATTRIBUTE, retry_after(throttle))
         raise PermissionDenied("Too many failed logins for this account.")
+
+    def refuse_unconfirmed_email_login(self, request):
+        """The right password for an address still waiting for its link: refused, and the request
+        is marked so the login page or API can say what to do (``email_unconfirmed``)."""
+        if request is not None:
+            setattr(request, UNCONFIRMED_EMAIL_ATTRIBUTE, True)
 
     @sensitive_variables("password")
     async def aauthenticate(self, request, username=None, password=None, **kwargs):
@@ -279,6 +300,28 @@ class CaselessLoginMixin:
             login,
             ", ".join(f"{user.pk} ({user.username!r})" for user in twins),
         )
+
+    def find_unconfirmed_email_owner(self, login):
+        """The one account whose address ``login`` is and still waits for its confirmation link,
+        when the answers may say so (email login on, verification mandatory, enumeration not
+        prevented); else ``None``."""
+        if not (
+            isinstance(login, str)
+            and "@" in login
+            and authfold_setting("AUTHFOLD_LOGIN_BY_EMAIL")
+            and confirmation_required_to_log_in()
+            and not enumeration_prevented()
+        ):
+            return None
+        users = get_user_model()._default_manager.all()
+        if not table_ready(UnconfirmedEmail, users.db):
+            return None
+        matches = list(
+            users_with_email(users.filter(unconfirmed_email__isnull=False), login)[
+                :MAX_TWINS_CONSIDERED
+            ]
+        )
+        return matches[0] if len(matches) == 1 else None
 
     def find_user_by_email(self, users, email):
         """The account whose email is ``email`` in any case; a shared email logs nobody in, nor,

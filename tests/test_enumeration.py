@@ -122,7 +122,9 @@ def test_an_api_sign_up_with_a_held_address_is_answered_as_one_with_a_free_addre
         {"username": "newcomer", "email": "newcomer@example.com", "password": STRONG_PASSWORD},
     )
     assert held.status_code == free.status_code == 201
-    assert set(held.json()) == set(free.json()) == {"username", "email", "detail"}
+    assert (
+        set(held.json()) == set(free.json()) == {"username", "email", "email_confirmed", "detail"}
+    )
     assert not User.objects.filter(username="intruder").exists()
     assert User.objects.filter(username="newcomer").exists()
     assert len(told_of_attempt(HELD)) == 1

@@ -168,6 +168,7 @@ def test_token_from_any_case_opens_users_me(api):
         "id": user.pk,
         "username": "Maria",
         "email": "maria@example.com",
+        "email_confirmed": True,
         "pending_email": None,
     }
 

@@ -4,9 +4,11 @@ the network is in ``test_throttles_under_gunicorn.py``."""
 
 import pytest
 from django.contrib.auth import SESSION_KEY, authenticate
+from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 from rest_framework.test import APIClient
 
+from authfold.accounts.throttling import ScopedRateThrottle
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 from tests.twins import User
 from tests.web.pages import new_account_data
@@ -217,3 +219,16 @@ def test_throttles_count_in_the_cache_authfold_cache_names_and_leave_the_default
 
     assert caches["authfold"].get("throttle_login_192.0.2.7")
     assert caches["default"].get("throttle_login_192.0.2.7") is None
+
+
+@pytest.mark.parametrize(
+    ("rate", "parsed"),
+    [("1/3m", (1, 180)), ("1/3min", (1, 180)), ("5/2d", (5, 172800))],
+)
+def test_a_rate_may_count_its_period_in_several_units(rate, parsed):
+    assert ScopedRateThrottle().parse_rate(rate) == parsed
+
+
+def test_an_unreadable_rate_fails_loudly():
+    with pytest.raises(ImproperlyConfigured):
+        ScopedRateThrottle().parse_rate("1 per fortnight")

@@ -14,7 +14,14 @@ from authfold.accounts.api.authentication import PasswordBoundTokenAuthenticatio
 from authfold.accounts.api.body_limit import BodyLimitMixin
 from authfold.accounts.api.errors import BODY_TOO_LARGE, DetailErrorSerializer
 from authfold.accounts.api.parsers import ACCOUNT_API_PARSERS
-from authfold.accounts.login import announce_renamed_login
+from authfold.accounts.conf import authfold_setting
+from authfold.accounts.email_verification import confirmation_required_to_log_in
+from authfold.accounts.login import (
+    EMAIL_UNCONFIRMED,
+    announce_renamed_login,
+    unconfirmed_email_login,
+    with_unconfirmed_hint,
+)
 from authfold.accounts.throttling import FailedLoginThrottle, ScopedRateThrottle
 from authfold.accounts.token_revocation import issue_token
 
@@ -42,8 +49,18 @@ class TokenLoginSerializer(serializers.Serializer):
             password=attrs["password"],
         )
         if user is None:
-            raise serializers.ValidationError(INVALID_LOGIN, code="invalid_login")
+            if unconfirmed_email_login(getattr(request, "_request", request)):
+                raise serializers.ValidationError(EMAIL_UNCONFIRMED, code="email_unconfirmed")
+            raise serializers.ValidationError(invalid_login_message(), code="invalid_login")
         return {"user": user}
+
+
+def invalid_login_message():
+    """The generic refusal; while a sign-up's address must be confirmed before it logs in, with a
+    hint at that (which tells nobody whether an address exists)."""
+    if confirmation_required_to_log_in() and authfold_setting("AUTHFOLD_LOGIN_BY_EMAIL"):
+        return with_unconfirmed_hint(INVALID_LOGIN)
+    return INVALID_LOGIN
 
 
 class TokenLoginView(BodyLimitMixin, APIView):
@@ -78,7 +95,9 @@ class TokenLoginView(BodyLimitMixin, APIView):
                     },
                 ),
                 description="Wrong password, unknown or inactive account (one generic message "
-                "in non_field_errors), or a missing field.",
+                "in non_field_errors, code invalid_login), an email address still waiting for "
+                "its confirmation link (email_unconfirmed, only where "
+                "AUTHFOLD_PREVENT_ENUMERATION is off), or a missing field.",
             ),
             413: BODY_TOO_LARGE,
             429: OpenApiResponse(

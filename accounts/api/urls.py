@@ -13,6 +13,11 @@ app_name = "authfold_api"
 
 urlpatterns = [
     path("users/me/", users.CurrentUserView.as_view(), name="users-me"),
+    path(
+        "users/me/email/resend/",
+        users.EmailResendView.as_view(),
+        name="users-me-email-resend",
+    ),
     path("auth/token/", auth.TokenLoginView.as_view(), name="auth-token"),
     path("auth/logout/", auth.TokenLogoutView.as_view(), name="auth-logout"),
     path(

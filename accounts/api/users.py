@@ -1,5 +1,6 @@
 """API views for accounts: registration (``/api/users/``) and the current user (``/api/users/me/``)."""
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import (
@@ -7,10 +8,13 @@ from drf_spectacular.utils import (
     PolymorphicProxySerializer,
     extend_schema,
     extend_schema_view,
+    inline_serializer,
 )
-from rest_framework import generics, permissions, status
+from rest_framework import generics, permissions, serializers, status
 from rest_framework.exceptions import Throttled
+from rest_framework.fields import get_error_detail
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from authfold.accounts.api.authentication import PasswordBoundTokenMixin
 from authfold.accounts.api.body_limit import BodyLimitMixin
@@ -22,7 +26,11 @@ from authfold.accounts.api.errors import (
 )
 from authfold.accounts.api.parsers import ACCOUNT_API_PARSERS
 from authfold.accounts.conf import SIGNUP_CLOSED, authfold_setting
-from authfold.accounts.email_verification import SIGNED_UP, enumeration_prevented
+from authfold.accounts.email_verification import (
+    SIGNED_UP,
+    enumeration_prevented,
+    resend_confirmation,
+)
 from authfold.accounts.serializers import (
     CurrentUserSerializer,
     RegistrationSerializer,
@@ -125,7 +133,11 @@ class RegistrationView(BodyLimitMixin, generics.CreateAPIView):
         serializer.is_valid(raise_exception=True)
         serializer.save()
         email = serializer.validated_data["email"]
-        answer = {"username": serializer.validated_data["username"], "email": email}
+        answer = {
+            "username": serializer.validated_data["username"],
+            "email": email,
+            "email_confirmed": False,
+        }
         answer["detail"] = str(SIGNED_UP % {"email": email})
         return Response(SignedUpSerializer(answer).data, status=status.HTTP_201_CREATED)
 
@@ -181,3 +193,54 @@ class CurrentUserView(PasswordBoundTokenMixin, BodyLimitMixin, generics.Retrieve
 
     def get_object(self):
         return self.request.user
+
+
+class EmailResendView(PasswordBoundTokenMixin, BodyLimitMixin, APIView):
+    """``POST /api/users/me/email/resend/``: mails a new confirmation link for the account's
+    pending change, else for its unconfirmed address; every earlier link stops working.
+
+    Throttled per account by the ``email_resend`` scope (one every three minutes unless the
+    project sets a rate): each request sends a mail.
+    """
+
+    parser_classes = ACCOUNT_API_PARSERS
+    permission_classes = [permissions.IsAuthenticated]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "email_resend"
+
+    @extend_schema(
+        operation_id="users_me_email_resend",
+        summary=_("Send the confirmation link again"),
+        description=_(
+            "Mails a new link to the address waiting for confirmation: the pending change if "
+            "there is one, else the account's unconfirmed email. Earlier links stop working. "
+            "Throttled per account (scope “email_resend”, one every three minutes by default)."
+        ),
+        request=None,
+        responses={
+            202: OpenApiResponse(
+                inline_serializer("ConfirmationResent", {"email": serializers.EmailField()}),
+                description=_("A new link is on its way to this address."),
+            ),
+            400: OpenApiResponse(
+                inline_serializer(
+                    "ConfirmationResendError",
+                    {"email": serializers.ListField(child=serializers.CharField())},
+                ),
+                description=_("No address of the account waits for a link (nothing_to_confirm)."),
+            ),
+            401: UNAUTHENTICATED,
+            403: OpenApiResponse(
+                DetailErrorSerializer,
+                description=_("A session-authenticated request without its CSRF token."),
+            ),
+            413: BODY_TOO_LARGE,
+            429: THROTTLED,
+        },
+    )
+    def post(self, request):
+        try:
+            address = resend_confirmation(request.user.pk, request)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError({"email": get_error_detail(error)}) from error
+        return Response({"email": address}, status=202)

@@ -30,6 +30,7 @@ def test_reading_your_account_shows_id_username_and_email(signed_in):
         "id": user.pk,
         "username": "maria",
         "email": "maria@example.com",
+        "email_confirmed": True,
         "pending_email": None,
     }
 

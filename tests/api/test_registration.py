@@ -35,6 +35,7 @@ def test_valid_sign_up_answers_201_with_the_accounts_token_and_no_password(api_c
         "id": user.pk,
         "username": "maria",
         "email": "maria@example.com",
+        "email_confirmed": True,
         "token": Token.objects.get(user=user).key,
     }
     assert user.check_password(DEFAULT_PASSWORD)

@@ -30,6 +30,7 @@ def served_schema(api_client):
         ("/api/users/me/", "patch", {"200", "400", "401", "403", "413", "429"}),
         ("/api/auth/logout/", "post", {"204", "401", "413"}),
         ("/api/auth/email/confirm/", "post", {"200", "400", "413", "429"}),
+        ("/api/users/me/email/resend/", "post", {"202", "400", "401", "403", "413", "429"}),
     ],
 )
 def test_the_schema_declares_each_operations_refusals(served_schema, path, method, statuses):
@@ -69,7 +70,10 @@ def test_the_registration_schema_never_returns_the_password(served_schema):
     ]["schema"]["$ref"]
     answer = served_schema["components"]["schemas"][reference.rsplit("/", 1)[1]]
     shapes = [set(component_of(served_schema, one)["properties"]) for one in answer["oneOf"]]
-    assert shapes == [{"id", "username", "email", "token"}, {"username", "email", "detail"}]
+    assert shapes == [
+        {"id", "username", "email", "email_confirmed", "token"},
+        {"username", "email", "email_confirmed", "detail"},
+    ]
 
 
 def component_of(served_schema, schema):
@@ -88,6 +92,18 @@ def test_the_schema_shows_the_pending_email_and_takes_the_current_password(serve
     assert "pending_email" not in request["properties"]
     assert "pending_email" in response["properties"]
     assert "current_password" not in response["properties"]
+
+
+def test_the_schema_shows_whether_the_email_is_confirmed_read_only(served_schema):
+    operation = served_schema["paths"]["/api/users/me/"]["patch"]
+    request = component_of(
+        served_schema, operation["requestBody"]["content"]["application/json"]["schema"]
+    )
+    response = component_of(
+        served_schema, operation["responses"]["200"]["content"]["application/json"]["schema"]
+    )
+    assert response["properties"]["email_confirmed"]["type"] == "boolean"
+    assert "email_confirmed" not in request["properties"]
 
 
 def test_the_email_confirmation_needs_no_login_in_the_schema(served_schema):

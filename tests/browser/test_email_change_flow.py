@@ -46,7 +46,9 @@ def test_changing_the_email_waits_for_the_link_then_logs_in_by_the_new_address(p
     page.goto(re.search(r"https?://\S+/accounts/email/confirm/\S+/", message.body).group(0))
     expect(page.get_by_role("main")).to_contain_text("maria@new.example")
     page.get_by_role("button", name="Confirm").click()
-    expect(page.get_by_role("status")).to_contain_text("is now your confirmed email address")
+    expect(page.get_by_role("status")).to_contain_text(
+        "is now the confirmed email address of the account “maria”"
+    )
     assert User.objects.get().email == "maria@new.example"
     assert [message.to for message in mail.outbox][-1] == ["maria@example.com"]
 

@@ -4,11 +4,18 @@ Scopes and what each counts (rates in ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
 
 - ``login``, ``register``, ``password_reset``: requests per client address, on the API and on the
   web pages (POSTs only there);
-- ``profile``: changes per account;
+- ``profile``: changes per account, on the API and on the web profile page (whose answers tell
+  whether an address is taken, and whether a ``current_password`` was right);
 - ``email_confirm``: email confirmations per client address (API and web page alike);
-- ``login_account``: failed logins per account, whatever the spelling (the backend asks); kept
-  beside the account (``LoginFailures``), which the login's own statement reads, and in the cache
-  for names without an account.
+- ``login_account``: failed logins per account and typed identifier, whatever its spelling (the
+  backend asks): ``maria`` and ``MARIA`` count together, ``maria`` and her email count apart, so a
+  refusal never tells which names share an account; kept beside the account (``LoginFailures``),
+  which the login's own statement reads, and in the cache for names without an account;
+- ``email_mail``: mails an account's own requests cause (confirmation links, change notices, a
+  resent link), counted where every such mail passes
+  (:func:`~authfold.accounts.email_verification.mail_after_commit`);
+- ``email_destination``: mails to one address (its caseless key), of every kind, password resets
+  too; a mail beyond either rate is not sent.
 
 Clients are told apart by ``REMOTE_ADDR``. ``X-Forwarded-For`` is read only when the project
 declares how many proxies of its own append to it (``REST_FRAMEWORK["NUM_PROXIES"]``): anybody can
@@ -26,7 +33,7 @@ from django.db import router, transaction
 from rest_framework import throttling
 from rest_framework.settings import api_settings
 
-from authfold.accounts.caseless import username_digest
+from authfold.accounts.caseless import email_digest, username_digest
 
 # Used only when the project's DEFAULT_THROTTLE_RATES has no rate for the scope: a login, sign-up,
 # reset or rename endpoint must stay throttled (DRF's own answer to a missing rate is a 500).
@@ -37,6 +44,8 @@ FALLBACK_RATES = {
     "profile": "30/hour",
     "email_confirm": "30/hour",
     "login_account": "10/hour",
+    "email_mail": "10/hour",
+    "email_destination": "5/hour",
 }
 
 
@@ -74,9 +83,39 @@ class WriteScopedRateThrottle(ScopedRateThrottle):
         return super().allow_request(request, view)
 
 
-class FailedLoginThrottle(ProjectRatesMixin, throttling.SimpleRateThrottle):
-    """Failed logins per account (scope ``login_account``), keyed by the account's caseless key,
-    so ``maria``, ``MARIA`` and ``ＭＡＲＩＡ`` (and the account's email) count together.
+# How a login named the account, as each failure in its LoginFailures row is marked.
+TYPED_USERNAME, TYPED_EMAIL, TYPED_RENAMED = "", "e", "r"
+
+
+class CountingThrottle(ProjectRatesMixin, throttling.SimpleRateThrottle):
+    """DRF's sliding window for one key of the scope, outside any view: ``allows_another_try``
+    asks, ``record`` counts one. (A view's throttle counts requests; these count events a
+    request may or may not cause: a failed login, a mail.)"""
+
+    def __init__(self, ident):
+        super().__init__()
+        self.key = self.cache_format % {"scope": self.scope, "ident": ident}
+
+    def allows_another_try(self):
+        """Whether one more is within the rate now (counts nothing)."""
+        if self.rate is None:
+            return True
+        self.history = self.cache.get(self.key, [])
+        self.now = self.timer()
+        while self.history and self.history[-1] <= self.now - self.duration:
+            self.history.pop()
+        return len(self.history) < self.num_requests
+
+    def record(self):
+        """Counts one (DRF's ``throttle_success`` is what records a request)."""
+        if self.rate is not None:
+            self.allows_another_try()  # reads the history and drops what has expired
+            self.throttle_success()
+
+
+class FailedLoginThrottle(CountingThrottle):
+    """Failed logins for a typed identifier (scope ``login_account``), keyed by its caseless key,
+    so ``maria``, ``MARIA`` and ``ＭＡＲＩＡ`` count together.
 
     Only failures count, and only the password check is refused while the limit is reached: an
     attacker who guesses from many addresses slows the owner down, and never gets in.
@@ -89,29 +128,20 @@ class FailedLoginThrottle(ProjectRatesMixin, throttling.SimpleRateThrottle):
     REFUSED_ATTRIBUTE = "authfold_login_retry_after"
 
     def __init__(self, username):
-        super().__init__()
-        self.key = self.cache_format % {"scope": self.scope, "ident": username_digest(username)}
-
-    def allows_another_try(self):
-        """Whether a password may be checked now (counts nothing)."""
-        if self.rate is None:
-            return True
-        self.history = self.cache.get(self.key, [])
-        self.now = self.timer()
-        while self.history and self.history[-1] <= self.now - self.duration:
-            self.history.pop()
-        return len(self.history) < self.num_requests
+        super().__init__(username_digest(username))
 
     def record_failure(self):
-        """Counts one wrong password (DRF's ``throttle_success`` is what records a request)."""
-        if self.rate is not None:
-            self.allows_another_try()  # reads the history and drops what has expired
-            self.throttle_success()
+        """Counts one wrong password."""
+        self.record()
 
 
 class AccountLoginThrottle(FailedLoginThrottle):
     """:class:`FailedLoginThrottle` for a name that has an account: its failures are kept in the
     account's ``LoginFailures`` row, which every worker shares, so no cache is asked.
+
+    The row counts each way in apart (``typed``: the account's username in any case, its email,
+    or the old username it was renamed from): were they one count, ten failures by email would
+    make a guess at the username answer 429 exactly when it names the same account.
 
     The history comes with the user when the login statement found it (``failed_logins``, its
     ``authfold_failed_logins`` column; ``None`` when there is no row); otherwise one query reads it.
@@ -119,20 +149,24 @@ class AccountLoginThrottle(FailedLoginThrottle):
 
     NOT_READ = object()
 
-    def __init__(self, user, failed_logins=NOT_READ):
+    def __init__(self, user, failed_logins=NOT_READ, typed=TYPED_USERNAME):
         super().__init__(user.get_username())
         self.user = user
         self.failed_logins = failed_logins
+        self.typed = typed
 
     def allows_another_try(self):
         if self.rate is None:
             return True
         if self.failed_logins is self.NOT_READ:
             self.failed_logins = self.stored_failures().values_list("failed_at", flat=True).first()
-        self.history = parse_failed_at(self.failed_logins)
         self.now = self.timer()
-        while self.history and self.history[-1] <= self.now - self.duration:
-            self.history.pop()
+        self.stored = [
+            (typed, moment)
+            for typed, moment in parse_failed_at(self.failed_logins)
+            if moment > self.now - self.duration
+        ]
+        self.history = [moment for typed, moment in self.stored if typed == self.typed]
         return len(self.history) < self.num_requests
 
     def record_failure(self):
@@ -145,8 +179,9 @@ class AccountLoginThrottle(FailedLoginThrottle):
             row, _ = failures.select_for_update().get_or_create(user_id=self.user.pk)
             self.failed_logins = row.failed_at
             self.allows_another_try()  # the history as stored, without what has expired
+            self.stored.insert(0, (self.typed, self.now))
             self.history.insert(0, self.now)
-            row.failed_at = " ".join(repr(moment) for moment in self.history)
+            row.failed_at = " ".join(f"{typed}{moment!r}" for typed, moment in self.stored)
             row.save(update_fields=["failed_at"])
 
     def stored_failures(self):
@@ -156,9 +191,45 @@ class AccountLoginThrottle(FailedLoginThrottle):
         return LoginFailures.objects.using(using).filter(user_id=self.user.pk)
 
 
+class AccountMailThrottle(CountingThrottle):
+    """Mails an account's own requests cause (scope ``email_mail``)."""
+
+    scope = "email_mail"
+
+    def __init__(self, user):
+        super().__init__(str(user.pk))
+
+
+class DestinationMailThrottle(CountingThrottle):
+    """Mails to one address, in any case or spelling of its domain (scope ``email_destination``)."""
+
+    scope = "email_destination"
+
+    def __init__(self, address):
+        super().__init__(email_digest(address))
+
+
+def take_mail_allowance(recipient, account=None):
+    """Whether a mail to ``recipient`` (caused by ``account``'s request, if given) may go out now;
+    if so, it is counted. A mail refused by one rate counts against neither."""
+    throttles = [DestinationMailThrottle(recipient)]
+    if account is not None:
+        throttles.append(AccountMailThrottle(account))
+    if not all(throttle.allows_another_try() for throttle in throttles):
+        return False
+    for throttle in throttles:
+        throttle.record()
+    return True
+
+
 def parse_failed_at(failed_at):
-    """``LoginFailures.failed_at`` as DRF's throttle history: times, newest first."""
-    return [float(moment) for moment in (failed_at or "").split()]
+    """``LoginFailures.failed_at`` as ``(typed, time)`` pairs, newest first: each failure's time
+    (DRF's throttle history) after the letter of how the account was named (none: its username)."""
+    pairs = []
+    for entry in (failed_at or "").split():
+        typed = entry[0] if entry[0] in (TYPED_EMAIL, TYPED_RENAMED) else TYPED_USERNAME
+        pairs.append((typed, float(entry[len(typed) :])))
+    return pairs
 
 
 def retry_after(throttle):

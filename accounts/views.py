@@ -116,9 +116,14 @@ class SignUpView(ThrottledPostMixin, SaveOrReportConflictMixin, CreateView):
         return HttpResponseRedirect(self.get_success_url())
 
 
-class ProfileView(LoginRequiredMixin, SaveOrReportConflictMixin, UpdateView):
-    """``/accounts/profile/``: the signed-in person edits their username, email and name."""
+class ProfileView(LoginRequiredMixin, ThrottledPostMixin, SaveOrReportConflictMixin, UpdateView):
+    """``/accounts/profile/``: the signed-in person edits their username, email and name.
 
+    Posts are throttled per account in the API's scope (``profile``), with ``PATCH
+    /api/users/me/``: each answer tells whether an address or name is taken, and whether a
+    ``current_password`` was right."""
+
+    throttle_scope = "profile"
     form_class = ProfileForm
     template_name = "authfold/profile.html"
     success_url = reverse_lazy("authfold:profile")

@@ -57,9 +57,7 @@ KEY_EXPIRED = _(
 )
 PASSWORD_REQUIRED = _("Enter your current password to change your email address.")
 PASSWORD_INCORRECT = _("Your current password was entered incorrectly. Please enter it again.")
-MAIL_LIMIT = _(
-    "Too many emails were sent for your account in the last hour. Please try again later."
-)
+MAIL_LIMIT = _("Too many emails were sent for your account recently. Please try again later.")
 
 
 def verification_mode():

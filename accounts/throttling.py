@@ -15,7 +15,8 @@ Scopes and what each counts (rates in ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
   resent link), counted where every such mail passes
   (:func:`~authfold.accounts.email_verification.mail_after_commit`);
 - ``email_destination``: mails to one address (its caseless key), of every kind, password resets
-  too; a mail beyond either rate is not sent.
+  too. A mail beyond either rate is not sent; an email change that would pass the account's is
+  refused before it is saved.
 
 Clients are told apart by ``REMOTE_ADDR``. ``X-Forwarded-For`` is read only when the project
 declares how many proxies of its own append to it (``REST_FRAMEWORK["NUM_PROXIES"]``): anybody can

@@ -18,6 +18,7 @@ them commits.
 """
 
 import calendar
+import logging
 from datetime import timedelta
 
 from django.conf import settings
@@ -35,11 +36,13 @@ from authfold.accounts.conf import authfold_setting
 from authfold.accounts.keys import CaselessConflict
 from authfold.accounts.mail_site import mail_site
 from authfold.accounts.models import PendingEmailChange, UnconfirmedEmail
+from authfold.accounts.throttling import AccountMailThrottle, take_mail_allowance
 from authfold.accounts.token_revocation import digest_matches, password_digest
 from authfold.accounts.user_model import form_user_model
 from authfold.accounts.validators import EMAIL_TAKEN, validate_email_unclaimed
 
 User = form_user_model()
+logger = logging.getLogger("authfold.mail")
 
 VERIFICATION_MODES = ("none", "optional", "mandatory")
 SALT = "authfold.accounts.email_verification"
@@ -60,6 +63,7 @@ SIGNED_UP = _(
 PASSWORD_REQUIRED = _("Enter your current password to change your email address.")
 PASSWORD_INCORRECT = _("Your current password was entered incorrectly. Please enter it again.")
 NOTHING_TO_CONFIRM = _("Your email address is confirmed already: there is no link to send.")
+MAIL_LIMIT = _("Too many emails were sent for your account recently. Please try again later.")
 
 
 def verification_mode():
@@ -170,10 +174,10 @@ def change_email(user, old_email, new_email, request, held_by_other=False):
             user=user, defaults={"email": new_email, "requested_at": timezone.now()}
         )
         if held_by_other:
-            tell_address_holder(new_email, request)
+            tell_address_holder(new_email, request, user)
         else:
             key = confirmation_key(user, new_email, pending.requested_at)
-            mail_after_commit(confirmation_mail(user, new_email, key, request), new_email)
+            mail_after_commit(confirmation_mail(user, new_email, key, request), new_email, user)
         return new_email
     drop_pending_change(user.pk)
     if old_email:
@@ -194,7 +198,7 @@ def start_verification(user, request):
         user=user, defaults={"email": user.email, "created_at": timezone.now()}
     )
     key = confirmation_key(user, user.email, row.created_at)
-    mail_after_commit(confirmation_mail(user, user.email, key, request), user.email)
+    mail_after_commit(confirmation_mail(user, user.email, key, request), user.email, user)
 
 
 def resend_confirmation(user_pk, request):
@@ -221,7 +225,7 @@ def resend_confirmation(user_pk, request):
             unconfirmed.save(update_fields=["created_at"])
             address = user.email
         key = confirmation_key(user, address, now)
-        mail_after_commit(confirmation_mail(user, address, key, request), address)
+        mail_after_commit(confirmation_mail(user, address, key, request), address, user)
     return address
 
 
@@ -347,20 +351,20 @@ def notify_old_address(user, old_email, new_email, request):
         "changed_at": timezone.now(),
         "support": authfold_setting("AUTHFOLD_SUPPORT_CONTACT") or settings.DEFAULT_FROM_EMAIL,
     }
-    mail_after_commit(render_mail("authfold/email/email_changed", context), old_email)
+    mail_after_commit(render_mail("authfold/email/email_changed", context), old_email, user)
 
 
-def tell_address_holder(email, request):
-    """After commit, tells ``email``'s mailbox that someone tried to use it here (a sign-up or an
-    email change), and how to get in if it was its owner: the answer to that person said
-    nothing of the address being taken (enumeration prevention)."""
+def tell_address_holder(email, request, account=None):
+    """After commit, tells ``email``'s mailbox that someone tried to use it here (a sign-up, or
+    ``account``'s email change), and how to get in if it was its owner: the answer to that
+    person said nothing of the address being taken (enumeration prevention)."""
     site = mail_site(request)
     context = {
         **site.context(),
         "email": email,
         "reset_link": site.url(reverse("authfold:password_reset")),
     }
-    mail_after_commit(render_mail("authfold/email/address_in_use", context), email)
+    mail_after_commit(render_mail("authfold/email/address_in_use", context), email, account)
 
 
 def render_mail(template_prefix, context):
@@ -370,8 +374,24 @@ def render_mail(template_prefix, context):
     return subject, render_to_string(f"{template_prefix}_body.txt", context)
 
 
-def mail_after_commit(mail, recipient):
+def mail_after_commit(mail, recipient, account=None):
     """Sends ``(subject, body)`` to ``recipient`` once the current transaction commits (at once
-    outside one): a change rolled back mails nobody."""
+    outside one): a change rolled back mails nobody. Every mail ``account``'s requests cause
+    passes here, under the caps of :func:`~authfold.accounts.throttling.take_mail_allowance`:
+    beyond them it is not sent, and the request answers as it would have."""
     subject, body = mail
-    transaction.on_commit(lambda: send_mail(subject, body, None, [recipient]))
+
+    def send_within_caps():
+        if take_mail_allowance(recipient, account):
+            send_mail(subject, body, None, [recipient])
+        else:
+            logger.warning("Mail not sent: the mail caps of the account or address are reached.")
+
+    transaction.on_commit(send_within_caps)
+
+
+def account_may_cause_mail(user):
+    """Whether ``user``'s requests may cause another mail now (scope ``email_mail``; counts
+    nothing): a change that would mail beyond it is refused up front, so nobody waits for a link
+    that never comes."""
+    return AccountMailThrottle(user).allows_another_try()

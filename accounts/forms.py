@@ -15,13 +15,16 @@ from django.utils.translation import gettext_lazy as _
 from authfold.accounts.caseless import idna_2008_address, users_with_email
 from authfold.accounts.conf import authfold_setting
 from authfold.accounts.email_verification import (
+    MAIL_LIMIT,
     PASSWORD_INCORRECT,
     PASSWORD_REQUIRED,
+    account_may_cause_mail,
     changes_email,
     confirm_address_by_reset,
     enumeration_prevented,
 )
 from authfold.accounts.mail_site import configured_mail_site
+from authfold.accounts.throttling import take_mail_allowance
 from authfold.accounts.user_model import form_user_model
 from authfold.accounts.validators import (
     OVER_LENGTH_CODES,
@@ -223,6 +226,8 @@ class ProfileForm(AccessibleFormMixin, CaselessIdentityMixin, forms.ModelForm):
         email = cleaned_data.get("email")
         if email is not None and changes_email(self.initial.get("email"), email):
             self.check_current_password(cleaned_data.get("current_password"))
+            if not self.has_error("current_password") and not account_may_cause_mail(self.instance):
+                self.add_error("email", ValidationError(MAIL_LIMIT, code="mail_limit"))
         return cleaned_data
 
     def check_current_password(self, password):
@@ -281,7 +286,10 @@ class PasswordResetForm(AccessibleFormMixin, auth_forms.PasswordResetForm):
     ):
         """To the mailbox the address is keyed by: a stored ``faß.de`` address (kept from before
         such domains were refused) goes to ``xn--fa-hia.de``, not where Django's mailer (IDNA
-        2003) would send it, ``fass.de``, another domain."""
+        2003) would send it, ``fass.de``, another domain. Not at all beyond the address's mail
+        cap (scope ``email_destination``); the page says the same either way."""
+        if not take_mail_allowance(to_email):
+            return
         super().send_mail(
             subject_template_name,
             email_template_name,

@@ -236,8 +236,9 @@ class LoginFailures(models.Model):
         related_name="+",
     )
     # When each failure happened (seconds since the epoch, newest first, space-separated): DRF's
-    # sliding-window history, as the cache held it. Times older than the rate's period are
-    # ignored when read and dropped on the next failure.
+    # sliding-window history, as the cache held it, each time after the letter of the name typed
+    # (none for the username; accounts/throttling.py parse_failed_at). Times older than the rate's
+    # period are ignored when read and dropped on the next failure.
     failed_at = models.TextField(default="")
 
     class Meta:

@@ -16,8 +16,10 @@ from rest_framework.fields import get_error_detail
 
 from authfold.accounts.account_updates import update_account
 from authfold.accounts.email_verification import (
+    MAIL_LIMIT,
     PASSWORD_INCORRECT,
     PASSWORD_REQUIRED,
+    account_may_cause_mail,
     changes_email,
     email_confirmed,
     enumeration_prevented,
@@ -317,6 +319,8 @@ class CurrentUserSerializer(serializers.ModelSerializer):
             refuse_username_as_address(attrs["username"], attrs.get("email", self.instance.email))
         if "email" in attrs and changes_email(self.instance.email, attrs["email"]):
             self.check_current_password(attrs.get("current_password"))
+            if not account_may_cause_mail(self.instance):
+                raise field_refusal("email", MAIL_LIMIT, "mail_limit")
         return attrs
 
     def check_current_password(self, password):

@@ -129,7 +129,7 @@ class SignUpView(ThrottledPostMixin, SaveOrReportConflictMixin, CreateView):
 
     def post(self, request, *args, **kwargs):
         self.sign_ups = SignUpThrottle(request)
-        if not self.sign_ups.allows_another():
+        if not self.sign_ups.allows_another_try():
             return too_many_requests(request, retry_after(self.sign_ups))
         return super().post(request, *args, **kwargs)
 
@@ -179,9 +179,14 @@ class SignUpView(ThrottledPostMixin, SaveOrReportConflictMixin, CreateView):
             messages.info(self.request, LINK_MAILED % {"email": self.object.email})
 
 
-class ProfileView(LoginRequiredMixin, SaveOrReportConflictMixin, UpdateView):
-    """``/accounts/profile/``: the signed-in person edits their username, email and name."""
+class ProfileView(LoginRequiredMixin, ThrottledPostMixin, SaveOrReportConflictMixin, UpdateView):
+    """``/accounts/profile/``: the signed-in person edits their username, email and name.
 
+    Posts are throttled per account in the API's scope (``profile``), with ``PATCH
+    /api/users/me/``: each answer tells whether an address or name is taken, and whether a
+    ``current_password`` was right."""
+
+    throttle_scope = "profile"
     form_class = ProfileForm
     template_name = "authfold/profile.html"
     success_url = reverse_lazy("authfold:profile")

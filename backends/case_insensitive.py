@@ -34,7 +34,14 @@ from authfold.accounts.email_verification import (
 from authfold.accounts.models import CaselessKey, LoginFailures, RenameRecord, UnconfirmedEmail
 from authfold.accounts.postgres_index import username_index_ready
 from authfold.accounts.postgres_login import login_function_ready, served_a_login_before
-from authfold.accounts.throttling import AccountLoginThrottle, FailedLoginThrottle, retry_after
+from authfold.accounts.throttling import (
+    TYPED_EMAIL,
+    TYPED_RENAMED,
+    TYPED_USERNAME,
+    AccountLoginThrottle,
+    FailedLoginThrottle,
+    retry_after,
+)
 from authfold.accounts.user_model import caseless_rule_applies
 from authfold.backends.lookup_statement import (
     FAILED_LOGINS,
@@ -106,8 +113,8 @@ class CaselessLoginMixin:
             users = []
         if not users:
             unconfirmed = self.find_unconfirmed_email_owner(username)
-            # Failed logins count per account, whichever spelling or email was typed; a name
-            # without an account counts under its own key, so the answers never tell the two apart.
+            # Failed logins count per name typed, in any spelling (on the account's row when it
+            # has one); a name without an account counts alike, so answers never tell them apart.
             throttle = self.failed_login_throttle(unconfirmed, username)
             if not throttle.allows_another_try():
                 self.refuse_throttled_login(request, throttle)
@@ -138,14 +145,24 @@ class CaselessLoginMixin:
         return None
 
     def failed_login_throttle(self, user, login):
-        """The account's own failure count, read with the user where the login statement joined
-        it (no second round trip); before that table's migration, the cache's, as for a name
-        without an account."""
+        """The failure count of ``login`` as typed: the account's own row, read with the user
+        where the login statement joined it (no second round trip), counting apart the ways in
+        (username, email, old username); before that table's migration, and for a name without
+        an account, the cache's, keyed by what was typed."""
         if user is None or not table_ready(LoginFailures, user._state.db):
-            return FailedLoginThrottle(user.get_username() if user is not None else str(login))
+            return FailedLoginThrottle(str(login))
+        typed = self.typed_as(user, login)
         if hasattr(user, FAILED_LOGINS):
-            return AccountLoginThrottle(user, getattr(user, FAILED_LOGINS))
-        return AccountLoginThrottle(user)
+            return AccountLoginThrottle(user, getattr(user, FAILED_LOGINS), typed)
+        return AccountLoginThrottle(user, typed=typed)
+
+    def typed_as(self, user, login):
+        """How ``login`` named ``user``: its old username, its username, or its email."""
+        if getattr(user, "authfold_renamed_from", None) is not None:
+            return TYPED_RENAMED
+        if same_username(user.get_username(), login):
+            return TYPED_USERNAME
+        return TYPED_EMAIL
 
     def refuse_throttled_login(self, request, throttle):
         """Too many failed logins for this account: no password is checked, by this backend or

@@ -201,12 +201,21 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].update(
 SPECTACULAR_SETTINGS.update({"COMPONENT_SPLIT_REQUEST": True, "SERVE_INCLUDE_SCHEMA": False})
 
 # The web login, sign-up and password-reset pages count their posts in the
-# API's scopes; password_reset per client address, and login_account counts failed logins per
-# account, whatever the spelling (an attacker can slow its owner down, never get in).
+# API's scopes (the profile page's with the API's "profile", per account); password_reset per
+# client address, and login_account counts failed logins per name typed, whatever its spelling
+# (an attacker can slow its owner down, never get in).
 # NUM_PROXIES is left unset on purpose: clients are told apart by REMOTE_ADDR, and a forged
 # X-Forwarded-For changes nothing. Behind one proxy of your own, set it to 1 (docs/ADOPTING.md).
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].update(
     {"password_reset": "10/hour", "login_account": "10/hour"}
+)
+
+# Mail: an account's own requests cause at most 10 mails an hour (confirmation links, change
+# notices, resent links), and one address receives at most 5 an hour from us, password resets
+# included, however its case is spelt. An email change that would mail beyond the account's cap
+# is refused (mail_limit); any other mail beyond a cap is not sent, the answer unchanged.
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].update(
+    {"email_mail": "10/hour", "email_destination": "5/hour"}
 )
 
 # The throttles count in the default cache (AUTHFOLD_CACHE is unset), which every worker must

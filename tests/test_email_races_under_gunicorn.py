@@ -45,7 +45,8 @@ def settings_text(mail_folder):
         f"    EMAIL_FILE_PATH = {str(mail_folder)!r}\n"
         'CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}\n'
         'REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = dict.fromkeys(\n'
-        '    ["login", "register", "password_reset", "profile", "email_confirm", "login_account"],\n'
+        '    ["login", "register", "password_reset", "profile", "email_confirm", "login_account",\n'
+        '     "email_mail", "email_destination"],\n'
         '    "100000/hour",\n'
         ")\n"
     )

@@ -46,14 +46,43 @@ def test_failures_of_an_account_are_kept_beside_it_not_in_the_cache():
     assert cache.get(f"throttle_login_account_{user.pk}") is None
 
 
-def test_the_tenth_failure_refuses_the_right_password_in_any_spelling_and_by_email(settings):
+def test_the_tenth_failure_refuses_the_right_password_in_any_spelling_of_that_name(settings):
     settings.AUTHFOLD_LOGIN_BY_EMAIL = True
     UserFactory(username="maria", email="maria@example.com")
-    for typed in ["maria", "MARIA", "maria@example.com", "MARIA@EXAMPLE.COM", "Maria"] * 2:
+    for typed in ["maria", "MARIA", "ＭＡＲＩＡ", "Maria", "maria"] * 2:
+        assert authenticate(username=typed, password="wrong") is None
+    for typed in ["maria@example.com", "MARIA@EXAMPLE.COM"] * 5:
         assert authenticate(username=typed, password="wrong") is None
 
-    assert authenticate(username="maria", password=DEFAULT_PASSWORD) is None
-    assert authenticate(username="maria@example.com", password=DEFAULT_PASSWORD) is None
+    assert authenticate(username="Maria", password=DEFAULT_PASSWORD) is None
+    assert authenticate(username="Maria@Example.com", password=DEFAULT_PASSWORD) is None
+
+
+def test_failures_by_email_do_not_refuse_a_guess_at_the_username_of_that_account(settings):
+    """Were they one count, a 429 for a guessed username would tell that it shares the account
+    of an email, where a name without an account answers as a wrong password."""
+    settings.AUTHFOLD_LOGIN_BY_EMAIL = True
+    UserFactory(username="maria", email="maria@example.com")
+    UserFactory(username="marina", email="marina@example.com")
+    for _ in range(RATE):
+        authenticate(username="maria@example.com", password="wrong")
+    browser = Client()
+
+    guesses = [
+        browser.post("/accounts/login/", {"username": guess, "password": "wrong"}).status_code
+        for guess in ["maria", "marina", "nobody"]
+    ]
+    assert guesses == [200, 200, 200]
+    assert authenticate(username="maria", password=DEFAULT_PASSWORD) is not None
+
+
+def test_failures_by_username_do_not_refuse_the_email_of_that_account(settings):
+    settings.AUTHFOLD_LOGIN_BY_EMAIL = True
+    user = UserFactory(username="maria", email="maria@example.com")
+    for _ in range(RATE):
+        authenticate(username="MARIA", password="wrong")
+
+    assert authenticate(username="maria@example.com", password=DEFAULT_PASSWORD) == user
 
 
 def test_failures_older_than_the_rate_period_are_ignored():

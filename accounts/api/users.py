@@ -118,7 +118,7 @@ class RegistrationView(BodyLimitMixin, generics.CreateAPIView):
 
     def create(self, request, *args, **kwargs):
         sign_ups = SignUpThrottle(request)
-        if not sign_ups.allows_another():
+        if not sign_ups.allows_another_try():
             raise Throttled(wait=retry_after(sign_ups))
         response = self.sign_up(request, *args, **kwargs)
         sign_ups.record()

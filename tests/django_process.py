@@ -63,6 +63,20 @@ def child_environment(tmp_path, settings_text=""):
     return env
 
 
+def mailing_into(folder):
+    """Settings text: the host writes its mails into files in ``folder`` (Django 6.1's
+    ``MAILERS``, the ``EMAIL_*`` settings before it)."""
+    backend = "django.core.mail.backends.filebased.EmailBackend"
+    return (
+        "if django.VERSION >= (6, 1):\n"
+        f'    MAILERS = {{"default": {{"BACKEND": "{backend}",'
+        f' "OPTIONS": {{"file_path": {str(folder)!r}}}}}}}\n'
+        "else:\n"
+        f'    EMAIL_BACKEND = "{backend}"\n'
+        f"    EMAIL_FILE_PATH = {str(folder)!r}\n"
+    )
+
+
 def run_manage(tmp_path, *args, settings_text="", **variables):
     """Run ``manage.py args`` to its end, with environment ``variables``; returns the
     ``CompletedProcess`` (text output)."""

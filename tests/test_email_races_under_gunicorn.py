@@ -20,7 +20,13 @@ import pytest
 import requests
 
 from authfold.accounts.throttling import FALLBACK_RATES
-from tests.django_process import ROOT, child_environment, run_manage, scratch_database
+from tests.django_process import (
+    ROOT,
+    child_environment,
+    mailing_into,
+    run_manage,
+    scratch_database,
+)
 from tests.gunicorn_server import gunicorn
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
@@ -36,15 +42,9 @@ KEY = re.compile(r"/accounts/email/confirm/([^/\s]+)/")
 def settings_text(mail_folder):
     """The demo's settings, mailing into files, with throttles no round reaches (each worker
     counts alone: no cache table needed)."""
-    backend = "django.core.mail.backends.filebased.EmailBackend"
     return (
-        "if django.VERSION >= (6, 1):\n"
-        f'    MAILERS = {{"default": {{"BACKEND": "{backend}",'
-        f' "OPTIONS": {{"file_path": {str(mail_folder)!r}}}}}}}\n'
-        "else:\n"
-        f'    EMAIL_BACKEND = "{backend}"\n'
-        f"    EMAIL_FILE_PATH = {str(mail_folder)!r}\n"
-        'CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}\n'
+        mailing_into(mail_folder)
+        + 'CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}\n'
         f'REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = dict.fromkeys({sorted(FALLBACK_RATES)!r},'
         ' "100000/hour")\n'
     )

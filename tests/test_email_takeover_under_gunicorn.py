@@ -14,7 +14,13 @@ import sys
 import pytest
 import requests
 
-from tests.django_process import ROOT, child_environment, run_manage, scratch_database
+from tests.django_process import (
+    ROOT,
+    child_environment,
+    mailing_into,
+    run_manage,
+    scratch_database,
+)
 from tests.gunicorn_server import gunicorn
 
 WORKERS = 3
@@ -33,15 +39,9 @@ pytestmark = pytest.mark.django_db
 def settings_text(mail_folder):
     """The demo's settings, mailing into files and counting throttles per worker (no cache
     table needed; this test sends a handful of requests)."""
-    backend = "django.core.mail.backends.filebased.EmailBackend"
     return (
-        "if django.VERSION >= (6, 1):\n"
-        f'    MAILERS = {{"default": {{"BACKEND": "{backend}",'
-        f' "OPTIONS": {{"file_path": {str(mail_folder)!r}}}}}}}\n'
-        "else:\n"
-        f'    EMAIL_BACKEND = "{backend}"\n'
-        f"    EMAIL_FILE_PATH = {str(mail_folder)!r}\n"
-        'CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}\n'
+        mailing_into(mail_folder)
+        + 'CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}\n'
     )
 
 

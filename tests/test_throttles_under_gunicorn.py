@@ -17,7 +17,7 @@ import redis
 import requests
 from requests.adapters import HTTPAdapter
 
-from tests.django_process import ROOT, child_environment, scratch_database
+from tests.django_process import ROOT, child_environment, mailing_into, scratch_database
 from tests.gunicorn_server import gunicorn
 
 WORKERS = 3
@@ -315,19 +315,6 @@ def test_with_the_local_memory_cache_each_worker_counts_alone(tmp_path, django_d
 
     assert len(workers) > 1, "every request went to one worker: this shows nothing"
     assert tries.count(400) > RATE
-
-
-def mailing_into(folder):
-    """Settings text: the host writes its mails into files in ``folder``."""
-    backend = "django.core.mail.backends.filebased.EmailBackend"
-    return (
-        "if django.VERSION >= (6, 1):\n"
-        f'    MAILERS = {{"default": {{"BACKEND": "{backend}",'
-        f' "OPTIONS": {{"file_path": {str(folder)!r}}}}}}}\n'
-        "else:\n"
-        f'    EMAIL_BACKEND = "{backend}"\n'
-        f"    EMAIL_FILE_PATH = {str(folder)!r}\n"
-    )
 
 
 def mails_to(folder, address):

@@ -11,7 +11,8 @@ blocks under "Rolling back everything" run last, after the adopted host has been
 Each host runs as a deployed project does: its own process and folder, SQLite, ``authfold`` from
 the installed package, nothing of this checkout on its path. The hosts (``HOSTS``) share one
 ``startproject`` build (Django's tables and the legacy users) and differ in how their settings
-are written; a new kind of host is one more ``Host``.
+are written, in the apps, models and backends of their own, and in what they did before the
+adoption; a new kind of host is one more ``Host``.
 """
 
 import ast
@@ -122,6 +123,94 @@ if __name__ == "__main__":
     execute_from_command_line(sys.argv)
 """
 
+# A forum's app: its editors are a multi-table subclass of User, and its login backend subclasses
+# ModelBackend with a get_user of its own (the editor loaded with the user, a mark of who loaded).
+FORUM_MODELS = """from django.contrib.auth.models import User
+from django.db import models
+
+
+class Editor(User):
+    desk = models.CharField(max_length=50, blank=True)
+"""
+FORUM_MIGRATION = """import django.contrib.auth.models
+import django.db.models.deletion
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    initial = True
+    dependencies = [("auth", "0012_alter_user_first_name_max_length")]
+    operations = [
+        migrations.CreateModel(
+            name="Editor",
+            fields=[
+                (
+                    "user_ptr",
+                    models.OneToOneField(
+                        auto_created=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        parent_link=True,
+                        primary_key=True,
+                        serialize=False,
+                        to="auth.user",
+                    ),
+                ),
+                ("desk", models.CharField(blank=True, max_length=50)),
+            ],
+            bases=("auth.user",),
+            managers=[("objects", django.contrib.auth.models.UserManager())],
+        ),
+    ]
+"""
+FORUM_BACKEND = """from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import User
+
+
+class ForumBackend(ModelBackend):
+    def get_user(self, user_id):
+        user = User.objects.select_related("editor").filter(pk=user_id).first()
+        if user is not None:
+            user.loaded_by_forum = True
+        return user if self.user_can_authenticate(user) else None
+"""
+# The runbook's step 3 for such a backend, done by hand: the mixin before its base class.
+FORUM_BACKEND_MADE_CASELESS = FORUM_BACKEND.replace(
+    "from django.contrib.auth.models import User\n",
+    "from django.contrib.auth.models import User\n\nfrom authfold.backends import CaselessLoginMixin\n",
+).replace(
+    "class ForumBackend(ModelBackend):", "class ForumBackend(CaselessLoginMixin, ModelBackend):"
+)
+FORUM_SETTINGS = """
+INSTALLED_APPS = [*INSTALLED_APPS, "forum"]
+AUTHENTICATION_BACKENDS = ["forum.backends.ForumBackend"]
+"""
+# Ana was made an editor before the adoption; after it, the forum's own code and admin must meet
+# the rule on editors too, and its get_user must still be the one that loads the user.
+MAKE_ANA_AN_EDITOR = """
+from django.contrib.auth.models import User
+from forum.models import Editor
+ana = User.objects.get(username="ana")
+Editor(user_ptr=ana, desk="news").save_base(raw=True)
+"""
+FORUM_REPORT = """
+import json
+from django.db import IntegrityError, transaction
+from forum.backends import ForumBackend
+from forum.models import Editor
+refused = {}
+for name, fields in {"twin": {"username": "MARIA"}, "shared email": {"username": "newbie", "email": "ANA@example.com"}}.items():
+    try:
+        with transaction.atomic():
+            Editor.objects.create(**{"email": f"{name[0]}@forum.example", **fields})
+        refused[name] = False
+    except IntegrityError:
+        refused[name] = True
+ana = Editor.objects.get(username="ana")
+loaded = ForumBackend().get_user(ana.pk)
+print(json.dumps({"refused": refused, "get_user": getattr(loaded, "loaded_by_forum", False),
+                  "desk": loaded.editor.desk}))
+"""
+
 # The legacy users as an old project's code inserted them: no validation, no signals.
 INSERT_LEGACY_USERS = """
 import json, sys
@@ -176,9 +265,18 @@ class Host:
     settings_file: str
     # The host's CACHES before the runbook: each alias must be the same after it.
     own_caches: dict
-    # What turns the copied build into this host (files to write, relative paths).
+    # What turns the copied build into this host (files to write, relative paths), and what its
+    # own code did to its database before the adoption (``manage.py`` commands, shell code).
     files: dict = field(default_factory=dict)
     removed: tuple = ()
+    own_settings: str = ""
+    commands: tuple = ()
+    shell_code: str = ""
+    # Edits the runbook asks of the host's own code (files written before its blocks run), and
+    # what the host's code sees after the adoption (shell code printing JSON, and that JSON).
+    edits: dict = field(default_factory=dict)
+    own_report: str = ""
+    expected_own_report: dict = field(default_factory=dict)
 
 
 DJANGO_DEFAULT_CACHES = {"default": {"BACKEND": LOCMEM}}
@@ -198,6 +296,28 @@ HOSTS = [
             "authfold_settings.py": "# django-authfold's settings snippets (docs/ADOPTING.md)\n",
         },
         removed=("host/settings.py",),
+    ),
+    Host(
+        "own_backend_and_editors",
+        "host/settings.py",
+        DJANGO_DEFAULT_CACHES,
+        files={
+            "forum/__init__.py": "",
+            "forum/models.py": FORUM_MODELS,
+            "forum/backends.py": FORUM_BACKEND,
+            "forum/migrations/__init__.py": "",
+            "forum/migrations/0001_initial.py": FORUM_MIGRATION,
+        },
+        own_settings=FORUM_SETTINGS,
+        commands=(("migrate", "forum", "--verbosity", "0"),),
+        shell_code=MAKE_ANA_AN_EDITOR,
+        edits={"forum/backends.py": FORUM_BACKEND_MADE_CASELESS},
+        own_report=FORUM_REPORT,
+        expected_own_report={
+            "refused": {"twin": True, "shared email": True},
+            "get_user": True,
+            "desk": "news",
+        },
     ),
 ]
 
@@ -309,7 +429,15 @@ def make_host(startproject_build, tmp_path):
         for path in host.removed:
             (project / path).unlink()
         for path, text in host.files.items():
+            (project / path).parent.mkdir(parents=True, exist_ok=True)
             (project / path).write_text(text)
+        if host.own_settings:
+            settings = project / host.settings_file
+            settings.write_text(settings.read_text() + host.own_settings)
+        for command in host.commands:
+            run([*PYTHON, "manage.py", *command], project)
+        if host.shell_code:
+            manage_py_shell(host.shell_code, project)
         return project
 
     return make
@@ -439,6 +567,8 @@ def test_the_runbook_adopts_authfold_in_a_host_with_legacy_twins_and_rolls_back(
     project = make_host(host)
     tables_before = printed_json(TABLES, project)
     adoption, rollback = runbook_blocks()
+    for path, text in host.edits.items():
+        (project / path).write_text(text)
     run_blocks(adoption, project, host)
 
     tried = ["maria", "mARIA", "ＭＡＲＩＡ", "strasse", "ДЖОН", "Maria_1", "STRASSE_1", "джон_1"]
@@ -458,6 +588,8 @@ def test_the_runbook_adopts_authfold_in_a_host_with_legacy_twins_and_rolls_back(
         "джон_1": "джон_1",
     }
     assert {alias: report["caches"][alias] for alias in host.own_caches} == host.own_caches
+    if host.own_report:
+        assert printed_json(host.own_report, project) == host.expected_own_report
 
     run_blocks(rollback, project, host)
     restored = printed_json(f"PASSWORD = {PASSWORD!r}\nTRIED = []\n" + REPORT, project)

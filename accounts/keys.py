@@ -52,6 +52,7 @@ from authfold.accounts.user_model import (
     connect_to_user_models,
     keyed_user_model,
     logs_in_by_username,
+    user_row_id,
 )
 from authfold.accounts.writes import guarded, insert_rows, is_deadlock
 
@@ -157,7 +158,8 @@ def stored_identity(sender, instance, using):
     (a multi-table subclass's primary key is its user's: a user being promoted to the subclass
     has its user row and no subclass row yet).
     """
-    if instance.pk is None:
+    pk = user_row_id(instance)
+    if pk is None:
         return None
     loaded = instance.__dict__.get(LOADED_ATTRIBUTE)
     if loaded is not None and not instance._state.adding and instance._state.db == using:
@@ -165,7 +167,7 @@ def stored_identity(sender, instance, using):
     return (
         keyed_user_model()
         ._base_manager.using(using)
-        .filter(pk=instance.pk)
+        .filter(pk=pk)
         .values_list(sender.USERNAME_FIELD, sender.get_email_field_name())
         .first()
     )
@@ -193,7 +195,7 @@ def claim_before_save(sender, instance, raw, using, update_fields, **kwargs):
         pending.given_up = [digest for digest in held if digest not in wanted]
     if any(kind == USERNAME for kind, _source in new.values()):
         refuse_indexed_twin_inside_transaction(sender, instance, using)
-    take_claims(new, None if stored is None else instance.pk, identity, using)
+    take_claims(new, None if stored is None else user_row_id(instance), identity, using)
     pending.claimed = list(new)
     instance.__dict__[PENDING_ATTRIBUTE] = pending
 
@@ -290,8 +292,8 @@ def refuse_indexed_twin_inside_transaction(sender, instance, using):
     if not username_index_ready(using, user_model):
         return
     others = user_model._default_manager.using(using)
-    if instance.pk is not None:
-        others = others.exclude(pk=instance.pk)
+    if user_row_id(instance) is not None:
+        others = others.exclude(pk=user_row_id(instance))
     if users_with_username_digest(others, username_digest(instance.username)).exists():
         raise CaselessConflict("username", instance.username)
 

@@ -18,7 +18,7 @@ from django.db.models.signals import post_init, post_save, pre_save
 
 from authfold.accounts.email_verification import drop_pending_change
 from authfold.accounts.token_revocation import delete_tokens
-from authfold.accounts.user_model import connect_to_user_models, keyed_user_model
+from authfold.accounts.user_model import connect_to_user_models, keyed_user_model, user_row_id
 
 # Where remember_password_change marks a save that changes the stored hash, and where an
 # instance keeps the hash it was loaded with (or last saved).
@@ -46,14 +46,15 @@ def remember_password_change(sender, instance, raw, using, update_fields, **kwar
     stored meanwhile is not this save's to notice: its grants are bound to that hash, and refused
     once this save writes another.
     """
-    if raw or instance.pk is None or not saves_password(update_fields):
+    pk = user_row_id(instance)
+    if raw or pk is None or not saves_password(update_fields):
         return
     loaded = instance.__dict__.get(LOADED_PASSWORD_ATTRIBUTE)
     trusted = not instance._state.adding and instance._state.db == using
     if trusted and loaded is not None and loaded == instance.password:
         return
     # The user table, which a multi-table subclass's own table may not have a row in yet.
-    stored = keyed_user_model()._base_manager.using(using).filter(pk=instance.pk)
+    stored = keyed_user_model()._base_manager.using(using).filter(pk=pk)
     if stored.exclude(password=instance.password).exists():
         instance.__dict__[PASSWORD_CHANGED_ATTRIBUTE] = True
 

@@ -20,6 +20,16 @@ def keyed_user_model():
     return CaselessKey._meta.get_field("user").related_model
 
 
+def user_row_id(instance):
+    """The id of ``instance``'s row in the keyed user table, or ``None`` for a new user.
+
+    Not ``instance.pk`` for a multi-table subclass: its primary key is its link to the user row,
+    which Django fills only once ``save()`` has written the parents, after ``pre_save``; a user
+    promoted to the subclass by copying its fields has the user's id and no link yet.
+    """
+    return getattr(instance, keyed_user_model()._meta.pk.attname)
+
+
 def is_keyed_user_model(model):
     """Whether ``model``'s instances are rows of the keyed user table: the keyed model itself, a
     proxy of it, or a multi-table subclass (whose every row has its ``auth_user`` row too)."""

@@ -117,6 +117,20 @@ def test_promoting_a_user_under_a_new_name_moves_its_claims():
     assert UserFactory(username="Maria", email="other@example.com").pk
 
 
+def test_promoting_a_user_by_copying_its_fields_keeps_its_claims():
+    """As django-cms makes a user a ``PageUser``: a new subclass instance with every field of the
+    user, its id included, saved."""
+    user = UserFactory(username="maria", email="maria@example.com")
+    promoted = Editor(desk="news")
+    for user_field in user._meta.local_fields:
+        setattr(promoted, user_field.attname, getattr(user, user_field.attname))
+    promoted.save()
+    assert Editor.objects.get(pk=user.pk).desk == "news"
+    assert claimed_by(user) == {"maria", "maria@example.com"}
+    with pytest.raises(CaselessConflict):
+        UserFactory(username="Maria", email="other@example.com")
+
+
 def test_deleting_a_proxy_user_frees_its_names():
     # (Deleting an editor deletes its User row too, whose own signal frees the names.)
     user = UserFactory(username="maria", email="maria@example.com")

@@ -7,6 +7,8 @@ and the receivers step aside and Django's own behaviour holds (``authfold.E001``
 second kind at start-up). Everything here is looked up when called, never at import.
 """
 
+import functools
+
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
@@ -36,6 +38,10 @@ def is_keyed_user_model(model):
     return isinstance(model, type) and issubclass(model, keyed_user_model())
 
 
+# Where a user model keeps the receivers connected for it (see connect_to_user_models).
+RECEIVERS_ATTRIBUTE = "_authfold_receivers"
+
+
 def connect_to_user_models(signal, receiver, dispatch_uid):
     """Connect ``receiver`` to the model ``signal`` for every :func:`is_keyed_user_model` model,
     those defined later too (at ``class_prepared``).
@@ -47,8 +53,17 @@ def connect_to_user_models(signal, receiver, dispatch_uid):
     """
 
     def connect_if_user_model(sender, **kwargs):
-        if is_keyed_user_model(sender):
-            signal.connect(receiver, sender=sender, dispatch_uid=dispatch_uid)
+        if not is_keyed_user_model(sender):
+            return
+        # Django files a receiver under its sender's id(). A class made at run time (a test's)
+        # and then freed would leave that id to the next class made, whose signals would reach
+        # the receiver. So each model gets a receiver of its own, kept alive by the model and
+        # connected weakly: freed with the model, it leaves nothing behind.
+        own_receiver = functools.partial(receiver)
+        if RECEIVERS_ATTRIBUTE not in sender.__dict__:  # its own, not its parent's
+            setattr(sender, RECEIVERS_ATTRIBUTE, [])
+        sender.__dict__[RECEIVERS_ATTRIBUTE].append(own_receiver)
+        signal.connect(own_receiver, sender=sender, dispatch_uid=dispatch_uid)
 
     for model in apps.get_models():
         connect_if_user_model(model)

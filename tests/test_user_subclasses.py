@@ -2,10 +2,13 @@
 claimed, keyed and refused as ``User`` is: through the ORM, a ModelForm on it, its own admin and
 ours. Django names the class saved as the signals' sender, never its table."""
 
+import gc
+
 import pytest
 from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.db.models.signals import post_init
 from django.test.utils import isolate_apps
 from django.urls import reverse
 from django.utils.timezone import now
@@ -70,6 +73,27 @@ def test_a_proxy_defined_after_start_up_is_refused_beside_a_user_in_another_case
     UserFactory(username="maria")
     with pytest.raises(CaselessConflict):
         LateMember(username="Maria", email="other@example.com").save()
+
+
+def test_a_user_model_defined_and_freed_at_run_time_leaves_no_receiver_behind():
+    """Django files receivers under their sender's id(), which a later class may reuse: a freed
+    class's receivers would then hear that class's signals (a historical ``ContentType``'s
+    instances, in a migration test)."""
+    gc.collect()
+    post_init.has_listeners(User)  # Django drops dead receivers when it next looks
+    before = len(post_init.receivers)
+    with isolate_apps("tests.user_subclasses"):
+
+        class Transient(User):
+            class Meta:
+                app_label = "user_subclasses"
+                proxy = True
+
+    assert len(post_init.receivers) > before
+    del Transient
+    gc.collect()
+    post_init.has_listeners(User)
+    assert len(post_init.receivers) == before
 
 
 @SUBCLASSES

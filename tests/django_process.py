@@ -77,6 +77,18 @@ def mailing_into(folder):
     )
 
 
+def mails_in(folder):
+    """Every mail a host wrote into ``folder`` (see :func:`mailing_into`), oldest first, as text.
+
+    Django's file backend names a file after the second and its connection's ``id()``, and
+    appends to it: two mails sent in one second by one worker may share a file.
+    """
+    if not folder.exists():
+        return []
+    paths = sorted(folder.iterdir(), key=lambda path: path.stat().st_mtime_ns)
+    return [mail for path in paths for mail in path.read_text().split("\n" + "-" * 79 + "\n")]
+
+
 def run_manage(tmp_path, *args, settings_text="", **variables):
     """Run ``manage.py args`` to its end, with environment ``variables``; returns the
     ``CompletedProcess`` (text output)."""

@@ -18,6 +18,7 @@ from tests.django_process import (
     ROOT,
     child_environment,
     mailing_into,
+    mails_in,
     run_manage,
     scratch_database,
 )
@@ -81,9 +82,7 @@ def demo(tmp_path_factory, django_db_setup, django_db_blocker):
 
 def mails(folder):
     """Every mail the host wrote, as text."""
-    if not folder.exists():
-        return ""
-    return "\n".join(path.read_text() for path in sorted(folder.iterdir()))
+    return "\n".join(mails_in(folder))
 
 
 def stolen_token(base, username="owner", password=PASSWORD):
@@ -137,8 +136,8 @@ def test_a_stolen_token_cannot_move_the_email_and_the_reset_still_mails_the_owne
 
 def mail_to(folder, address):
     """The one mail the host wrote to ``address``."""
-    [text] = [path.read_text() for path in folder.iterdir() if f"To: {address}" in path.read_text()]
-    return text
+    [mail] = [mail for mail in mails_in(folder) if f"To: {address}" in mail]
+    return mail
 
 
 def reset_password(base, link, password):

@@ -17,7 +17,13 @@ import redis
 import requests
 from requests.adapters import HTTPAdapter
 
-from tests.django_process import ROOT, child_environment, mailing_into, scratch_database
+from tests.django_process import (
+    ROOT,
+    child_environment,
+    mailing_into,
+    mails_in,
+    scratch_database,
+)
 from tests.gunicorn_server import gunicorn
 
 WORKERS = 3
@@ -319,10 +325,7 @@ def test_with_the_local_memory_cache_each_worker_counts_alone(tmp_path, django_d
 
 def mails_to(folder, address):
     """How many mails the host wrote to ``address``, in any case."""
-    if not folder.exists():
-        return 0
-    headers = "\n".join(path.read_text() for path in folder.iterdir()).lower().splitlines()
-    return headers.count(f"to: {address.lower()}")
+    return sum(f"to: {address.lower()}" in mail.lower().splitlines() for mail in mails_in(folder))
 
 
 def api_token(server, username):

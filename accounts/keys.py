@@ -25,7 +25,6 @@ validators' caseless comparison keeps the rule and the migration claims every us
 
 from dataclasses import dataclass, field
 
-from django.apps import apps
 from django.db import IntegrityError, OperationalError, connections, transaction
 from django.db.backends.signals import connection_created
 from django.db.models.signals import post_delete, post_init, post_save, pre_save
@@ -81,14 +80,10 @@ class CaselessConflict(IntegrityError):
 
 
 def claims_ready(using):
-    """Whether the claims table exists on ``using`` (migration 0011; remembered once it does),
-    and our app is installed: a test that leaves it out of ``INSTALLED_APPS`` deletes users
-    without Django knowing of our rows, which must then not be written.
+    """Whether the claims table exists on ``using`` (migration 0011; remembered once it does).
     The key rows the saves then write are read by the lookups: their state, the key table's
     columns and PostgreSQL's login function are taken in the same first look, not in a login's
     or a sign-up's."""
-    if not apps.is_installed("authfold.accounts"):
-        return False
     if not (table_ready(claim_model(), using) and caseless_keys_ready(using)):
         return False
     key_sources_ready(using)

@@ -2,6 +2,8 @@
 ``INSTALLED_APPS`` are made once per process), or at a real terminal (``createsuperuser`` and
 ``changepassword`` prompt only on a TTY, and read passwords from it)."""
 
+import email
+import email.policy
 import json
 import os
 import pty
@@ -86,7 +88,17 @@ def mails_in(folder):
     if not folder.exists():
         return []
     paths = sorted(folder.iterdir(), key=lambda path: path.stat().st_mtime_ns)
-    return [mail for path in paths for mail in path.read_text().split("\n" + "-" * 79 + "\n")]
+    raw_mails = [raw for path in paths for raw in path.read_text().split("\n" + "-" * 79 + "\n")]
+    return [readable(raw) for raw in raw_mails if raw.strip()]
+
+
+def readable(raw):
+    """A mail's headers and its plain body, decoded: Django 6 writes long lines (a link with its
+    key) quoted-printable, broken where a regular expression would not find them."""
+    message = email.message_from_string(raw, policy=email.policy.default)
+    body = message.get_body(preferencelist=("plain",)) or message
+    headers = "".join(f"{name}: {value}\n" for name, value in message.items())
+    return f"{headers}\n{body.get_content()}"
 
 
 def run_manage(tmp_path, *args, settings_text="", **variables):

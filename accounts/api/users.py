@@ -46,6 +46,10 @@ from authfold.accounts.throttling import (
 UNAUTHENTICATED = OpenApiResponse(
     DetailErrorSerializer, description=_("No valid token (or session) came with the request.")
 )
+CSRF_REFUSED = OpenApiResponse(
+    DetailErrorSerializer,
+    description=_("A session-authenticated request without its CSRF token."),
+)
 THROTTLED = OpenApiResponse(
     DetailErrorSerializer,
     description=_("Too many requests from this client; the Retry-After header says when to retry."),
@@ -167,10 +171,7 @@ class RegistrationView(BodyLimitMixin, generics.CreateAPIView):
                 description=_("Some field was refused; nothing was changed."),
             ),
             401: UNAUTHENTICATED,
-            403: OpenApiResponse(
-                DetailErrorSerializer,
-                description=_("A session-authenticated request without its CSRF token."),
-            ),
+            403: CSRF_REFUSED,
             413: BODY_TOO_LARGE,
             429: THROTTLED,
         },
@@ -230,10 +231,7 @@ class EmailResendView(PasswordBoundTokenMixin, BodyLimitMixin, APIView):
                 description=_("No address of the account waits for a link (nothing_to_confirm)."),
             ),
             401: UNAUTHENTICATED,
-            403: OpenApiResponse(
-                DetailErrorSerializer,
-                description=_("A session-authenticated request without its CSRF token."),
-            ),
+            403: CSRF_REFUSED,
             413: BODY_TOO_LARGE,
             429: THROTTLED,
         },
